@@ -1,0 +1,69 @@
+// The Hono app: Tollgate's own endpoints under /_tollgate/, the gateway for everything else,
+// and the one error handler that renders every problem (CONTRACT §4, §5).
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { catalogRoutes } from "./admin/catalog";
+import { adminAuth } from "./admin/common";
+import { keyRoutes } from "./admin/keys";
+import { limitRoutes } from "./admin/limits";
+import { tenantRoutes } from "./admin/tenants";
+import { systemClock, type Clock } from "./clock";
+import { docsPage } from "./docs/page";
+import type { AppEnv } from "./env";
+import { handleGatewayRequest } from "./gateway";
+import { Problem, problem, renderProblem } from "./problems";
+
+export const ADMIN_BODY_LIMIT = 1024 * 1024;
+
+export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> {
+  const clock = options.clock ?? systemClock;
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use(async (c, next) => {
+    c.set("clock", clock);
+    c.set("requestId", crypto.randomUUID());
+    await next();
+  });
+
+  app.get("/_tollgate/health", (c) => c.json({ status: "ok" }));
+
+  const admin = new OpenAPIHono<AppEnv>();
+  admin.use(adminAuth);
+  admin.use(bodyLimit({ maxSize: ADMIN_BODY_LIMIT, onError: () => { throw problem("payload-too-large", { detail: `Admin request bodies are limited to ${ADMIN_BODY_LIMIT} bytes.` }); } }));
+  admin.route("/", catalogRoutes);
+  admin.route("/", tenantRoutes);
+  admin.route("/", keyRoutes);
+  admin.route("/", limitRoutes);
+  app.route("/_tollgate/admin", admin);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+  app.doc31("/_tollgate/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Tollgate", version: "0.1.0", description: "Tollgate's own endpoints (CONTRACT §5)." },
+    security: [{ adminToken: [] }],
+  });
+  app.get("/_tollgate/docs", (c) => c.html(docsPage()));
+
+  app.all("/_tollgate/*", () => {
+    throw problem("not-found", { detail: "No such Tollgate endpoint." });
+  });
+  app.all("*", handleGatewayRequest);
+
+  app.onError((error, c) => {
+    const p = asProblem(error);
+    if (!p.headers.has("Tollgate-Request-Id")) p.headers.set("Tollgate-Request-Id", c.get("requestId") ?? "");
+    return renderProblem(p);
+  });
+  return app;
+}
+
+function asProblem(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  if (error instanceof HTTPException && error.status === 400) {
+    // Hono's validators throw this for a body that is not JSON.
+    return problem("invalid-request", { detail: error.message, errors: [{ path: "", message: error.message }] });
+  }
+  console.error("unhandled error", error);
+  return new Problem("internal-error", { detail: "Tollgate failed to handle this request." });
+}

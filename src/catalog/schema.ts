@@ -1,0 +1,157 @@
+// The catalog of CONTRACT §2 as zod schemas, plus the cross-checks a schema alone cannot express.
+// Every problem in a submitted catalog is reported at once (`invalid-request` with `errors`).
+import { z } from "@hono/zod-openapi";
+import type { ValidationIssue } from "../problems";
+import { isMoney } from "../pricing/money";
+import { parseRoute, routeKey } from "./route";
+
+export const Money = z
+  .string()
+  .refine(isMoney, "must be a non-negative decimal string with at most 6 decimals, e.g. \"0.001\"")
+  .openapi({ example: "0.001" });
+
+const Multiplier = z.number().finite().nonnegative();
+
+export const MeterCount = z.discriminatedUnion("from", [
+  z.strictObject({ from: z.literal("request") }),
+  z.strictObject({
+    from: z.literal("json-array"),
+    pointer: z.string().regex(/^(\/.*)?$/, "must be a JSON Pointer (\"\" or starting with \"/\")"),
+  }),
+  z.strictObject({ from: z.literal("response-header"), name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "must be an HTTP header name") }),
+  z.strictObject({ from: z.literal("response-bytes") }),
+]);
+export type MeterCount = z.infer<typeof MeterCount>;
+
+export const Meter = z.strictObject({
+  unit: z.string().min(1).max(64),
+  count: MeterCount.default({ from: "request" }),
+});
+export type Meter = z.infer<typeof Meter>;
+
+export const Surface = z.strictObject({
+  description: z.string().optional(),
+  routes: z.array(z.string()).min(1),
+  meter: Meter.default({ unit: "request", count: { from: "request" } }),
+});
+export type Surface = z.infer<typeof Surface>;
+
+export const Rate = z.strictObject({
+  limit: z.number().int().positive(),
+  window: z.number().positive().finite(),
+  burst: z.number().int().positive().optional(),
+});
+export type Rate = z.infer<typeof Rate>;
+
+export const QuotaPeriod = z.enum(["hour", "day", "week", "month"]);
+export type QuotaPeriod = z.infer<typeof QuotaPeriod>;
+
+export const Quota = z.strictObject({
+  limit: z.number().int().nonnegative(),
+  period: QuotaPeriod,
+  overage: z.enum(["block", "bill"]).default("block"),
+});
+export type Quota = z.infer<typeof Quota>;
+
+export const Price = z.strictObject({ unit: Money, overage: Money.optional() });
+export type Price = z.infer<typeof Price>;
+
+export const Rule = z.enum(["included", "metered", "premium", "prohibited"]);
+export type Rule = z.infer<typeof Rule>;
+
+export const PlanSurface = z.strictObject({
+  rule: Rule,
+  rate: Rate.optional(),
+  quota: Quota.optional(),
+  price: Price.optional(),
+  concurrency: z.number().int().positive().optional(),
+});
+export type PlanSurface = z.infer<typeof PlanSurface>;
+
+export const Incentives = z.strictObject({
+  "idempotency-key": Multiplier.optional(),
+  batch: z.strictObject({ minUnits: z.number().int().positive(), multiplier: Multiplier }).optional(),
+  conditional: Multiplier.optional(),
+});
+export type Incentives = z.infer<typeof Incentives>;
+
+export const Plan = z.strictObject({
+  description: z.string().optional(),
+  surfaces: z.record(z.string(), PlanSurface),
+  incentives: Incentives.default({}),
+});
+export type Plan = z.infer<typeof Plan>;
+
+const SurfaceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "surface ids are 1–64 of A-Z a-z 0-9 . _ -");
+
+export const Catalog = z
+  .strictObject({
+    currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD"),
+    surfaces: z.record(SurfaceId, Surface),
+    plans: z.record(z.string().min(1).max(64), Plan),
+  })
+  .openapi("Catalog");
+export type Catalog = z.infer<typeof Catalog>;
+export type CatalogInput = z.input<typeof Catalog>;
+
+/** JSON Pointer of a zod issue path, e.g. ["plans","free"] → "/plans/free". */
+export function pointerOf(path: readonly PropertyKey[]): string {
+  return path.map((p) => "/" + String(p).replaceAll("~", "~0").replaceAll("/", "~1")).join("");
+}
+
+export function issuesOf(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((i) => ({ path: pointerOf(i.path), message: i.message }));
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Checks that span more than one field. They read the raw input defensively so that they run
+ * even when the schema itself fails, and every problem is reported together.
+ */
+export function crossCheck(input: unknown): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  if (!isRecord(input)) return issues;
+  const surfaces = isRecord(input.surfaces) ? input.surfaces : {};
+
+  const owners = new Map<string, string>();
+  for (const [surfaceId, surface] of Object.entries(surfaces)) {
+    if (!isRecord(surface) || !Array.isArray(surface.routes)) continue;
+    surface.routes.forEach((route, i) => {
+      const path = pointerOf(["surfaces", surfaceId, "routes", i]);
+      if (typeof route !== "string") return;
+      const parsed = parseRoute(route);
+      if (typeof parsed === "string") return void issues.push({ path, message: parsed });
+      const key = routeKey(parsed);
+      const owner = owners.get(key);
+      if (owner !== undefined) {
+        issues.push({ path, message: `route "${route}" is already claimed by surface "${owner}"` });
+      } else owners.set(key, surfaceId);
+    });
+  }
+
+  const plans = isRecord(input.plans) ? input.plans : {};
+  for (const [planId, plan] of Object.entries(plans)) {
+    if (!isRecord(plan) || !isRecord(plan.surfaces)) continue;
+    for (const [surfaceId, entry] of Object.entries(plan.surfaces)) {
+      const path = pointerOf(["plans", planId, "surfaces", surfaceId]);
+      if (!Object.hasOwn(surfaces, surfaceId)) {
+        issues.push({ path, message: `plan "${planId}" names unknown surface "${surfaceId}"` });
+      }
+      if (!isRecord(entry)) continue;
+      if ((entry.rule === "metered" || entry.rule === "premium") && !isRecord(entry.price)) {
+        issues.push({ path: `${path}/price`, message: `a ${entry.rule} surface needs a price` });
+      }
+    }
+  }
+  return issues;
+}
+
+export type CatalogParse = { ok: true; catalog: Catalog } | { ok: false; errors: ValidationIssue[] };
+
+export function parseCatalog(input: unknown): CatalogParse {
+  const result = Catalog.safeParse(input);
+  const errors = [...(result.success ? [] : issuesOf(result.error)), ...crossCheck(input)];
+  if (errors.length > 0 || !result.success) return { ok: false, errors };
+  return { ok: true, catalog: result.data };
+}

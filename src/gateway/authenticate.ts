@@ -1,0 +1,29 @@
+// Step 1 (CONTRACT §3.1): the presented key → tenant. Only a key's existence is checked here;
+// revocation, expiry and suspension are checked by the tenant's limiter, which is strongly
+// consistent, on the same round trip as admission.
+import { problem } from "../problems";
+import { KEY_PATTERN, lookupKey, type KeyRef } from "../tenants/keys";
+
+export interface Principal extends KeyRef {
+  /** The request header that carried the key: stripped before forwarding. */
+  keyHeader: "authorization" | "x-api-key";
+}
+
+export function presentedKey(headers: Headers): { key: string; keyHeader: Principal["keyHeader"] } | null {
+  const authorization = headers.get("authorization");
+  if (authorization !== null) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match ? { key: match[1]!, keyHeader: "authorization" } : null;
+  }
+  const apiKey = headers.get("x-api-key");
+  return apiKey !== null ? { key: apiKey.trim(), keyHeader: "x-api-key" } : null;
+}
+
+export async function authenticate(env: Pick<Env, "DB" | "CACHE">, headers: Headers): Promise<Principal> {
+  const presented = presentedKey(headers);
+  if (!presented) throw problem("unauthenticated", { detail: "Send an API key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`." });
+  if (!KEY_PATTERN.test(presented.key)) throw problem("unauthenticated", { detail: "The API key is malformed." });
+  const ref = await lookupKey(env, presented.key);
+  if (!ref) throw problem("unauthenticated", { detail: "Unknown API key." });
+  return { ...ref, keyHeader: presented.keyHeader };
+}

@@ -1,0 +1,65 @@
+// RateLimit-Policy / RateLimit (draft-ietf-httpapi-ratelimit-headers-11) and Tollgate-* response
+// headers, serialised with a structured-field library (CONTRACT §3).
+import { serializeList, type Item, type Parameters } from "structured-headers";
+import type { Meter } from "../catalog/schema";
+import type { SurfaceLimits } from "../limiter/tenant-limiter";
+import type { QuotaPeriod } from "../catalog/schema";
+import { nominalSeconds } from "../limiter/quota-period";
+import { formatMoney } from "../pricing/money";
+
+/** Meter units registered by the draft; any other unit goes in the vendor parameter `tg-unit`. */
+function unitParameters(unit: string): [string, string][] {
+  const word = unit.toLowerCase();
+  if (word === "request" || word === "requests") return []; // "requests" is the draft's default
+  if (word === "byte" || word === "bytes" || word === "content-bytes") return [["qu", "content-bytes"]];
+  return [["tg-unit", unit]];
+}
+
+const item = (name: string, params: [string, string | number][]): Item => [name, new Map(params) as Parameters];
+
+export function rateLimitHeaders(limits: SurfaceLimits, meter: Meter): Headers {
+  const policies: Item[] = [];
+  const states: Item[] = [];
+  if (limits.rate) {
+    policies.push(item("rate", [["q", limits.rate.limit], ["w", Math.max(1, Math.ceil(limits.rate.window))]]));
+    states.push(item("rate", [["r", limits.rate.remaining], ["t", limits.rate.reset]]));
+  }
+  if (limits.quota) {
+    const w = nominalSeconds[limits.quota.period as QuotaPeriod];
+    policies.push(item("quota", [["q", limits.quota.limit], ["w", w], ...unitParameters(meter.unit)]));
+    states.push(item("quota", [["r", limits.quota.remaining], ["t", limits.quota.reset]]));
+  }
+  if (limits.concurrency) {
+    policies.push(item("concurrency", [["q", limits.concurrency.limit], ["qu", "concurrent-requests"]]));
+    states.push(item("concurrency", [["r", Math.max(0, limits.concurrency.limit - limits.concurrency.inFlight)]]));
+  }
+  const headers = new Headers();
+  if (policies.length > 0) {
+    headers.set("RateLimit-Policy", serializeList(policies));
+    headers.set("RateLimit", serializeList(states));
+  }
+  return headers;
+}
+
+export interface Outcome {
+  requestId: string;
+  surface?: string;
+  units?: number;
+  cost?: number; // micro-units
+  incentives?: string[];
+}
+
+/** Tollgate-* headers of every response to an authenticated request. */
+export function tollgateHeaders(o: Outcome, into: Headers = new Headers()): Headers {
+  into.set("Tollgate-Request-Id", o.requestId);
+  if (o.surface !== undefined) into.set("Tollgate-Surface", o.surface);
+  if (o.units !== undefined) into.set("Tollgate-Units", String(o.units));
+  if (o.cost !== undefined) into.set("Tollgate-Cost", formatMoney(o.cost));
+  if (o.incentives && o.incentives.length > 0) into.set("Tollgate-Incentives", o.incentives.join(", "));
+  return into;
+}
+
+export function mergeHeaders(target: Headers, ...sources: Headers[]): Headers {
+  for (const source of sources) source.forEach((value, name) => target.set(name, value));
+  return target;
+}

@@ -1,0 +1,63 @@
+// The effective policy of one tenant on one surface: the plan's entry with the tenant's
+// overrides laid over it. The limiter is handed the plan entries by the caller on each call,
+// so a catalog or plan change needs no migration of limiter state.
+import type { Incentives, Meter, PlanSurface, Rule } from "../catalog/schema";
+import type { Catalog } from "../catalog/schema";
+
+export interface SurfaceOverride {
+  rate?: PlanSurface["rate"];
+  quota?: PlanSurface["quota"];
+  price?: PlanSurface["price"];
+  concurrency?: number;
+}
+
+export interface TenantTerms {
+  plan: string;
+  addons: string[];
+  overrides: Record<string, SurfaceOverride>;
+}
+
+export interface SurfaceTerms {
+  meter: Meter;
+  /** The surface's entry in every plan of the catalog (absent = not in that plan). */
+  plans: Record<string, { entry?: PlanSurface; incentives: Incentives }>;
+}
+
+export interface EffectivePolicy extends PlanSurface {
+  surface: string;
+  plan: string;
+  meter: Meter;
+  incentives: Incentives;
+}
+
+export function surfaceTerms(catalog: Catalog, surface: string): SurfaceTerms {
+  const meter = catalog.surfaces[surface]?.meter ?? { unit: "request", count: { from: "request" } };
+  const plans: SurfaceTerms["plans"] = {};
+  for (const [planId, plan] of Object.entries(catalog.plans)) {
+    const entry = plan.surfaces[surface];
+    plans[planId] = entry ? { entry, incentives: plan.incentives } : { incentives: plan.incentives };
+  }
+  return { meter, plans };
+}
+
+export function effectivePolicy(tenant: TenantTerms, surface: string, terms: SurfaceTerms): EffectivePolicy {
+  const plan = terms.plans[tenant.plan];
+  const base: PlanSurface = plan?.entry ?? { rule: "prohibited" satisfies Rule };
+  const override = tenant.overrides[surface] ?? {};
+  return {
+    ...base,
+    ...override,
+    rule: base.rule,
+    surface,
+    plan: tenant.plan,
+    meter: terms.meter,
+    incentives: plan?.incentives ?? {},
+  };
+}
+
+/** Why a rule refuses this tenant, or null when the rule admits it (CONTRACT §2 Rules). */
+export function ruleRefusal(policy: EffectivePolicy, addons: string[]): "surface-prohibited" | "premium-required" | null {
+  if (policy.rule === "prohibited") return "surface-prohibited";
+  if (policy.rule === "premium" && !addons.includes(policy.surface)) return "premium-required";
+  return null;
+}

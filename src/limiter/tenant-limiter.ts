@@ -1,0 +1,455 @@
+// One TenantLimiter per tenant (CONTRACT §1). It holds the tenant's authoritative status and keys
+// (so revocation and suspension bite on the very next request), token buckets, quota counters,
+// in-flight admissions and unflushed usage events. Every RPC method runs synchronous SQLite
+// statements without awaiting in between, so each call is atomic: concurrent requests never
+// over-admit. Policies are passed in by the caller (see policy.ts).
+import { DurableObject } from "cloudflare:workers";
+import { systemClock, type Clock } from "../clock";
+import { chargeFor } from "../pricing/charge";
+import { effectivePolicy, ruleRefusal, type EffectivePolicy, type SurfaceTerms, type TenantTerms } from "./policy";
+import { periodBounds, secondsToPeriodEnd } from "./quota-period";
+import { take, view as bucketView, refill, type BucketState } from "./token-bucket";
+
+export interface TenantState extends TenantTerms {
+  id: string;
+  status: "active" | "suspended";
+  deleted: boolean;
+}
+
+export type RefusalCode =
+  | "unauthenticated"
+  | "key-revoked"
+  | "tenant-suspended"
+  | "surface-prohibited"
+  | "premium-required"
+  | "concurrency-limited"
+  | "rate-limited"
+  | "quota-exhausted";
+
+export interface SurfaceLimits {
+  rate?: { limit: number; remaining: number; reset: number; window: number };
+  quota?: {
+    limit: number;
+    used: number;
+    remaining: number;
+    periodStart: string;
+    periodEnd: string;
+    reset: number;
+    period: string;
+  };
+  concurrency?: { limit: number; inFlight: number };
+  inFlight: number;
+}
+
+export interface AdmitRequest {
+  requestId: string;
+  keyId: string;
+  surface: string;
+  terms: SurfaceTerms;
+  /** Units when known before forwarding (request count, json-array); null when only the response tells. */
+  units: number | null;
+  /** How long the admission holds its slot and reservation if it is never settled. */
+  leaseMs: number;
+  catalogVersion: number;
+}
+
+export type AdmitResult =
+  | { admitted: true; admissionId: string; policy: EffectivePolicy; limits: SurfaceLimits }
+  | {
+      admitted: false;
+      code: RefusalCode;
+      detail: string;
+      retryAfter?: number;
+      violatedPolicies?: string[];
+      earlyRetry?: boolean;
+      policy?: EffectivePolicy;
+      limits?: SurfaceLimits;
+    };
+
+export interface SettleRequest {
+  admissionId: string;
+  status: number;
+  /** Units to charge; null when the origin failed (≥ 500, timeout, unreachable): nothing is charged. */
+  units: number | null;
+  /** Keep the concurrency slot until `release` (the response body is still streaming). */
+  holdSlot: boolean;
+}
+
+export interface Settlement {
+  charged: boolean;
+  units: number;
+  cost: number; // micro-units
+}
+
+interface AdmissionRow extends Record<string, SqlStorageValue> {
+  id: string;
+  surface: string;
+  request_id: string;
+  policy: string;
+  period_start: number | null;
+  reserved: number;
+  expires_at: number;
+  slot_open: number;
+  settlement: string | null;
+  catalog_version: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tenant (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (id TEXT PRIMARY KEY, expires_at INTEGER, revoked_at INTEGER);
+CREATE TABLE IF NOT EXISTS buckets (surface TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS quotas (
+  surface TEXT NOT NULL, period_start INTEGER NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0, reserved INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (surface, period_start));
+CREATE TABLE IF NOT EXISTS admissions (
+  id TEXT PRIMARY KEY, surface TEXT NOT NULL, request_id TEXT NOT NULL, policy TEXT NOT NULL,
+  period_start INTEGER, reserved INTEGER NOT NULL, admitted_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, slot_open INTEGER NOT NULL DEFAULT 1, settlement TEXT,
+  catalog_version INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS admissions_expiry ON admissions (expires_at);
+CREATE INDEX IF NOT EXISTS admissions_open ON admissions (surface, slot_open);
+CREATE TABLE IF NOT EXISTS retry_after (surface TEXT PRIMARY KEY, until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS usage_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, request_id TEXT NOT NULL,
+  surface TEXT, status INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT,
+  early_retry INTEGER NOT NULL DEFAULT 0, units INTEGER NOT NULL DEFAULT 0,
+  cost INTEGER NOT NULL DEFAULT 0, catalog_version INTEGER);
+`;
+
+const refusalStatus: Record<RefusalCode, number> = {
+  unauthenticated: 401,
+  "key-revoked": 401,
+  "tenant-suspended": 403,
+  "surface-prohibited": 403,
+  "premium-required": 403,
+  "concurrency-limited": 429,
+  "rate-limited": 429,
+  "quota-exhausted": 429,
+};
+
+export class TenantLimiter extends DurableObject<Env> {
+  /** Replaced by tests through runInDurableObject to drive time. */
+  clock: Clock = systemClock;
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    void ctx.blockConcurrencyWhile(async () => {
+      this.sql.exec(SCHEMA);
+    });
+  }
+
+  // ---- tenant state, pushed by the admin API -------------------------------------------------
+
+  putTenant(state: TenantState): void {
+    this.sql.exec(
+      "INSERT INTO tenant (singleton, body) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET body = excluded.body",
+      JSON.stringify(state),
+    );
+  }
+
+  getTenant(): TenantState | null {
+    const row = this.sql.exec<{ body: string }>("SELECT body FROM tenant").toArray()[0];
+    return row ? (JSON.parse(row.body) as TenantState) : null;
+  }
+
+  putKey(keyId: string, expiresAt: number | null): void {
+    this.sql.exec("INSERT OR REPLACE INTO keys (id, expires_at, revoked_at) VALUES (?, ?, NULL)", keyId, expiresAt);
+  }
+
+  revokeKey(keyId: string): void {
+    this.sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", this.clock.now(), keyId);
+  }
+
+  // ---- the request path -------------------------------------------------------------------------
+
+  /** Admission of one request: tenant status, rule, concurrency, rate, quota (CONTRACT §3.3). */
+  admit(req: AdmitRequest): AdmitResult {
+    const now = this.clock.now();
+    this.expireAdmissions(now);
+    const tenant = this.getTenant();
+    const denied = this.checkPrincipal(tenant, req.keyId, now);
+    if (denied || !tenant) return { admitted: false, ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
+
+    const policy = effectivePolicy(tenant, req.surface, req.terms);
+    const ruleCode = ruleRefusal(policy, tenant.addons);
+    const refuse = (code: RefusalCode, detail: string, extra: { retryAfter?: number; violatedPolicies?: string[] } = {}): AdmitResult => {
+      const limits = this.limitsOf(policy, now);
+      const early = refusalStatus[code] === 429 ? this.noteRetryAfter(req.surface, now, extra.retryAfter ?? 0) : false;
+      this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: refusalStatus[code], outcome: "rejected", reason: code, earlyRetry: early, catalogVersion: req.catalogVersion });
+      return { admitted: false, code, detail, ...extra, earlyRetry: early, policy, limits };
+    };
+    if (ruleCode === "surface-prohibited") return refuse(ruleCode, `Surface "${req.surface}" is not available on plan "${tenant.plan}".`);
+    if (ruleCode === "premium-required") return refuse(ruleCode, `Surface "${req.surface}" needs the "${req.surface}" add-on.`);
+
+    if (policy.concurrency !== undefined && this.inFlight(req.surface, now) >= policy.concurrency) {
+      return refuse("concurrency-limited", `At most ${policy.concurrency} requests to "${req.surface}" may be in flight.`, {
+        retryAfter: 1,
+        violatedPolicies: ["concurrency"],
+      });
+    }
+
+    let bucket: BucketState | null = null;
+    if (policy.rate) {
+      const taken = take(this.bucket(req.surface), policy.rate, now);
+      if (!taken.admitted) {
+        this.saveBucket(req.surface, taken.state);
+        return refuse("rate-limited", `Rate limit of ${policy.rate.limit} per ${policy.rate.window}s exceeded.`, {
+          retryAfter: taken.retryAfter,
+          violatedPolicies: ["rate"],
+        });
+      }
+      bucket = taken.state;
+    }
+
+    const reserve = req.units ?? 1; // unknown units hold one unit until the response tells
+    let periodStart: number | null = null;
+    if (policy.quota) {
+      periodStart = periodBounds(policy.quota.period, now).start;
+      const counter = this.quotaCounter(req.surface, periodStart);
+      const taken = counter.used + counter.reserved;
+      const exceeded = req.units === null ? taken >= policy.quota.limit : taken + req.units > policy.quota.limit;
+      if (exceeded && policy.quota.overage === "block") {
+        return refuse("quota-exhausted", `Quota of ${policy.quota.limit} ${policy.meter.unit} per ${policy.quota.period} used up.`, {
+          retryAfter: secondsToPeriodEnd(policy.quota.period, now),
+          violatedPolicies: ["quota"],
+        });
+      }
+    }
+
+    const admissionId = crypto.randomUUID();
+    this.ctx.storage.transactionSync(() => {
+      if (bucket) this.saveBucket(req.surface, bucket);
+      if (periodStart !== null) {
+        this.sql.exec(
+          "INSERT INTO quotas (surface, period_start, reserved) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET reserved = reserved + excluded.reserved",
+          req.surface,
+          periodStart,
+          reserve,
+        );
+      }
+      this.sql.exec(
+        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        admissionId,
+        req.surface,
+        req.requestId,
+        JSON.stringify(policy),
+        periodStart,
+        periodStart === null ? 0 : reserve,
+        now,
+        now + req.leaseMs,
+        req.catalogVersion,
+      );
+    });
+    return { admitted: true, admissionId, policy, limits: this.limitsOf(policy, now) };
+  }
+
+  /**
+   * A request refused before admission (no surface matched, invalid body): the key is checked
+   * first, so a revoked key is told so whatever it asked; otherwise the refusal is recorded.
+   */
+  refuse(req: { requestId: string; keyId: string; surface: string | null; code: string; status: number; catalogVersion: number | null }): { code: RefusalCode; detail: string } | null {
+    const now = this.clock.now();
+    const denied = this.checkPrincipal(this.getTenant(), req.keyId, now);
+    if (denied) return denied;
+    this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: req.status, outcome: "rejected", reason: req.code, ...(req.catalogVersion !== null && { catalogVersion: req.catalogVersion }) });
+    return null;
+  }
+
+  /**
+   * Charges (origin answered below 500) or releases (origin failed) an admission, and records its
+   * usage event in the same transaction. Idempotent: settling twice answers the first settlement.
+   */
+  settle(req: SettleRequest): Settlement {
+    const now = this.clock.now();
+    const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", req.admissionId).toArray()[0];
+    if (!row) return { charged: false, units: 0, cost: 0 }; // lease expired: released uncharged
+    if (row.settlement !== null) return JSON.parse(row.settlement) as Settlement;
+    const policy = JSON.parse(row.policy) as EffectivePolicy;
+
+    let settlement: Settlement = { charged: false, units: 0, cost: 0 };
+    this.ctx.storage.transactionSync(() => {
+      let usedBefore = 0;
+      if (row.period_start !== null) {
+        usedBefore = this.quotaCounter(row.surface, row.period_start).used;
+        this.sql.exec(
+          "UPDATE quotas SET reserved = MAX(0, reserved - ?), used = used + ? WHERE surface = ? AND period_start = ?",
+          row.reserved,
+          req.units ?? 0,
+          row.surface,
+          row.period_start,
+        );
+      }
+      if (req.units !== null) {
+        const charge = chargeFor(policy, req.units, usedBefore);
+        settlement = { charged: true, units: charge.units, cost: charge.cost };
+      }
+      this.sql.exec(
+        "UPDATE admissions SET settlement = ?, reserved = 0, slot_open = ? WHERE id = ?",
+        JSON.stringify(settlement),
+        req.holdSlot ? 1 : 0,
+        row.id,
+      );
+      this.recordEvent({
+        at: now,
+        requestId: row.request_id,
+        surface: row.surface,
+        status: req.status,
+        outcome: settlement.charged ? "charged" : "failed",
+        units: settlement.units,
+        cost: settlement.cost,
+        catalogVersion: row.catalog_version,
+      });
+    });
+    return settlement;
+  }
+
+  /** Frees the concurrency slot of a settled admission once its response body has ended. */
+  release(admissionId: string): void {
+    this.sql.exec("UPDATE admissions SET slot_open = 0 WHERE id = ?", admissionId);
+  }
+
+  // ---- operators' views -------------------------------------------------------------------------
+
+  limits(terms: Record<string, SurfaceTerms>): Record<string, SurfaceLimits> {
+    const now = this.clock.now();
+    this.expireAdmissions(now);
+    const tenant = this.getTenant();
+    if (!tenant) return {};
+    return Object.fromEntries(
+      Object.entries(terms).map(([surface, t]) => [surface, this.limitsOf(effectivePolicy(tenant, surface, t), now)]),
+    );
+  }
+
+  reset(surface: string | null, what: "rate" | "quota" | "all"): void {
+    const where = surface === null ? "" : " WHERE surface = ?";
+    const args = surface === null ? [] : [surface];
+    this.ctx.storage.transactionSync(() => {
+      if (what !== "quota") this.sql.exec(`DELETE FROM buckets${where}`, ...args);
+      // Reservations of requests in flight stay: they settle against the fresh counter.
+      if (what !== "rate") this.sql.exec(`UPDATE quotas SET used = 0${where}`, ...args);
+      if (what !== "quota") this.sql.exec(`DELETE FROM retry_after${where}`, ...args);
+    });
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  /** The strong check of a key and its tenant (CONTRACT §3.1, §4): null when they may proceed. */
+  private checkPrincipal(tenant: TenantState | null, keyId: string, now: number): { code: RefusalCode; detail: string } | null {
+    if (!tenant) return { code: "unauthenticated", detail: "Unknown API key." };
+    const key = this.sql
+      .exec<{ expires_at: number | null; revoked_at: number | null }>("SELECT expires_at, revoked_at FROM keys WHERE id = ?", keyId)
+      .toArray()[0];
+    if (tenant.deleted || !key || key.revoked_at !== null) return { code: "key-revoked", detail: "This API key has been revoked." };
+    if (key.expires_at !== null && key.expires_at <= now) return { code: "key-revoked", detail: "This API key has expired." };
+    if (tenant.status === "suspended") return { code: "tenant-suspended", detail: `Tenant "${tenant.id}" is suspended.` };
+    return null;
+  }
+
+  private limitsOf(policy: EffectivePolicy, now: number): SurfaceLimits {
+    const inFlight = this.inFlight(policy.surface, now);
+    const limits: SurfaceLimits = { inFlight };
+    if (policy.rate) {
+      const state = refill(this.bucket(policy.surface), policy.rate, now);
+      limits.rate = { ...bucketView(state, policy.rate), window: policy.rate.window };
+    }
+    if (policy.quota) {
+      const bounds = periodBounds(policy.quota.period, now);
+      const counter = this.quotaCounter(policy.surface, bounds.start);
+      limits.quota = {
+        limit: policy.quota.limit,
+        used: counter.used,
+        remaining: Math.max(0, policy.quota.limit - counter.used - counter.reserved),
+        periodStart: new Date(bounds.start).toISOString(),
+        periodEnd: new Date(bounds.end).toISOString(),
+        reset: secondsToPeriodEnd(policy.quota.period, now),
+        period: policy.quota.period,
+      };
+    }
+    if (policy.concurrency !== undefined) limits.concurrency = { limit: policy.concurrency, inFlight };
+    return limits;
+  }
+
+  private inFlight(surface: string, now: number): number {
+    const row = this.sql.exec<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM admissions WHERE surface = ? AND slot_open = 1 AND expires_at > ?",
+      surface,
+      now,
+    ).one();
+    return row.n;
+  }
+
+  private bucket(surface: string): BucketState | null {
+    const row = this.sql.exec<{ tokens: number; updated_at: number }>("SELECT tokens, updated_at FROM buckets WHERE surface = ?", surface).toArray()[0];
+    return row ? { tokens: row.tokens, updatedAt: row.updated_at } : null;
+  }
+
+  private saveBucket(surface: string, state: BucketState): void {
+    this.sql.exec("INSERT OR REPLACE INTO buckets (surface, tokens, updated_at) VALUES (?, ?, ?)", surface, state.tokens, state.updatedAt);
+  }
+
+  private quotaCounter(surface: string, periodStart: number): { used: number; reserved: number } {
+    const row = this.sql.exec<{ used: number; reserved: number }>(
+      "SELECT used, reserved FROM quotas WHERE surface = ? AND period_start = ?",
+      surface,
+      periodStart,
+    ).toArray()[0];
+    return row ?? { used: 0, reserved: 0 };
+  }
+
+  /** Whether this refusal came before the Retry-After last given on the surface (CONTRACT §2). */
+  private noteRetryAfter(surface: string, now: number, retryAfter: number): boolean {
+    const row = this.sql.exec<{ until: number }>("SELECT until FROM retry_after WHERE surface = ?", surface).toArray()[0];
+    const early = row !== undefined && now < row.until;
+    this.sql.exec("INSERT OR REPLACE INTO retry_after (surface, until) VALUES (?, ?)", surface, now + retryAfter * 1000);
+    return early;
+  }
+
+  /** Admissions never settled within their lease release their slot and reservation, uncharged. */
+  private expireAdmissions(now: number): void {
+    const expired = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE expires_at <= ?", now).toArray();
+    if (expired.length === 0) return;
+    this.ctx.storage.transactionSync(() => {
+      for (const row of expired) {
+        if (row.settlement === null && row.period_start !== null) {
+          this.sql.exec(
+            "UPDATE quotas SET reserved = MAX(0, reserved - ?) WHERE surface = ? AND period_start = ?",
+            row.reserved,
+            row.surface,
+            row.period_start,
+          );
+        }
+        this.sql.exec("DELETE FROM admissions WHERE id = ?", row.id);
+      }
+    });
+  }
+
+  private recordEvent(e: {
+    at: number;
+    requestId: string;
+    surface: string | null;
+    status: number;
+    outcome: "charged" | "rejected" | "failed";
+    reason?: string;
+    earlyRetry?: boolean;
+    units?: number;
+    cost?: number;
+    catalogVersion?: number;
+  }): void {
+    this.sql.exec(
+      "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      e.at,
+      e.requestId,
+      e.surface,
+      e.status,
+      e.outcome,
+      e.reason ?? null,
+      e.earlyRetry ? 1 : 0,
+      e.units ?? 0,
+      e.cost ?? 0,
+      e.catalogVersion ?? null,
+    );
+  }
+}

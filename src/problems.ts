@@ -1,0 +1,120 @@
+// RFC 9457 problem details with the closed set of codes of CONTRACT §4. Handlers throw
+// `problem(code, …)`; `renderProblem` is the only place that turns one into a response.
+
+export const problemStatus = {
+  unauthenticated: 401,
+  "key-revoked": 401,
+  "tenant-suspended": 403,
+  "no-surface": 404,
+  "surface-prohibited": 403,
+  "premium-required": 403,
+  "rate-limited": 429,
+  "quota-exhausted": 429,
+  "concurrency-limited": 429,
+  "idempotency-key-in-use": 409,
+  "idempotency-key-reused": 422,
+  "invalid-request": 400,
+  "payload-too-large": 413,
+  "not-found": 404,
+  conflict: 409,
+  "origin-unavailable": 502,
+  "origin-timeout": 504,
+  "limiter-unavailable": 503,
+  // Added to CONTRACT §4: a bug in Tollgate itself.
+  "internal-error": 500,
+} as const;
+
+export type ProblemCode = keyof typeof problemStatus;
+
+const titles: Record<ProblemCode, string> = {
+  unauthenticated: "Authentication required",
+  "key-revoked": "API key revoked or expired",
+  "tenant-suspended": "Tenant suspended",
+  "no-surface": "No integration surface matches this request",
+  "surface-prohibited": "Surface not available on this plan",
+  "premium-required": "Premium add-on required",
+  "rate-limited": "Rate limit exceeded",
+  "quota-exhausted": "Quota exhausted",
+  "concurrency-limited": "Too many requests in flight",
+  "idempotency-key-in-use": "Idempotency key in use",
+  "idempotency-key-reused": "Idempotency key reused with a different request",
+  "invalid-request": "Invalid request",
+  "payload-too-large": "Payload too large",
+  "not-found": "Not found",
+  conflict: "Conflict",
+  "origin-unavailable": "Origin unavailable",
+  "origin-timeout": "Origin timed out",
+  "limiter-unavailable": "Limiter unavailable",
+  "internal-error": "Internal error",
+};
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export interface ProblemOptions {
+  detail?: string;
+  surface?: string;
+  retryAfter?: number;
+  violatedPolicies?: string[];
+  errors?: ValidationIssue[];
+  headers?: HeadersInit;
+}
+
+export class Problem extends Error {
+  readonly status: number;
+  readonly headers: Headers;
+  constructor(
+    readonly code: ProblemCode,
+    readonly options: ProblemOptions = {},
+  ) {
+    super(options.detail ?? titles[code]);
+    this.name = "Problem";
+    this.status = problemStatus[code];
+    this.headers = new Headers(options.headers);
+  }
+}
+
+export function problem(code: ProblemCode, options: ProblemOptions = {}): Problem {
+  return new Problem(code, options);
+}
+
+export function isProblemCode(value: string): value is ProblemCode {
+  return Object.hasOwn(problemStatus, value);
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  surface?: string;
+  retryAfter?: number;
+  "violated-policies"?: string[];
+  errors?: ValidationIssue[];
+}
+
+export function problemBody(p: Problem): ProblemBody {
+  const { detail, surface, retryAfter, violatedPolicies, errors } = p.options;
+  return {
+    type: `urn:tollgate:problem:${p.code}`,
+    title: titles[p.code],
+    status: p.status,
+    detail: detail ?? titles[p.code],
+    ...(surface !== undefined && { surface }),
+    ...(retryAfter !== undefined && { retryAfter }),
+    ...(violatedPolicies !== undefined && { "violated-policies": violatedPolicies }),
+    ...(errors !== undefined && { errors }),
+  };
+}
+
+export function renderProblem(p: Problem): Response {
+  const headers = new Headers(p.headers);
+  headers.set("Content-Type", "application/problem+json");
+  if (p.code === "unauthenticated") headers.set("WWW-Authenticate", 'Bearer realm="tollgate"');
+  if ((p.status === 429 || p.status === 503) && p.options.retryAfter !== undefined) {
+    headers.set("Retry-After", String(p.options.retryAfter));
+  }
+  return new Response(JSON.stringify(problemBody(p)), { status: p.status, headers });
+}

@@ -1,0 +1,195 @@
+// Tenants and their keys in D1 (the record of truth), mirrored into the tenant's limiter so that
+// every change takes effect on the very next request, and into KV for key lookups.
+import { type Clock } from "../clock";
+import { limiterOf } from "../gateway/admit";
+import type { TenantState } from "../limiter/tenant-limiter";
+import { problem } from "../problems";
+import { generateKey, hashKey, keyCacheName } from "./keys";
+import type { Tenant, TenantCreate, TenantPatch } from "./schema";
+
+interface TenantRow {
+  id: string;
+  name: string | null;
+  kind: "customer" | "partner";
+  plan: string;
+  addons: string;
+  overrides: string;
+  status: "active" | "suspended";
+  billing: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+interface KeyRow {
+  id: string;
+  tenant_id: string;
+  hash: string;
+  prefix: string;
+  name: string | null;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface KeySummary {
+  id: string;
+  prefix: string;
+  name: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+const tenantOf = (row: TenantRow): Tenant => ({
+  id: row.id,
+  name: row.name,
+  kind: row.kind,
+  plan: row.plan,
+  addons: JSON.parse(row.addons) as string[],
+  overrides: JSON.parse(row.overrides) as Tenant["overrides"],
+  status: row.status,
+  billing: row.billing === null ? null : (JSON.parse(row.billing) as Tenant["billing"]),
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const keyOf = (row: KeyRow): KeySummary => ({
+  id: row.id,
+  prefix: row.prefix,
+  name: row.name,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  revokedAt: row.revoked_at,
+});
+
+const stateOf = (t: Tenant, deleted = false): TenantState => ({
+  id: t.id,
+  plan: t.plan,
+  addons: t.addons,
+  overrides: t.overrides,
+  status: t.status,
+  deleted,
+});
+
+export class TenantStore {
+  constructor(
+    private readonly env: Pick<Env, "DB" | "CACHE" | "LIMITER">,
+    private readonly clock: Clock,
+  ) {}
+
+  private nowIso(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+
+  async get(id: string): Promise<Tenant> {
+    const row = await this.env.DB.prepare("SELECT * FROM tenants WHERE id = ? AND deleted_at IS NULL").bind(id).first<TenantRow>();
+    if (!row) throw problem("not-found", { detail: `No tenant "${id}".` });
+    return tenantOf(row);
+  }
+
+  async list(limit: number, cursor: string | undefined): Promise<{ items: Tenant[]; cursor?: string }> {
+    const { results } = await this.env.DB.prepare("SELECT * FROM tenants WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?")
+      .bind(cursor ?? "", limit + 1)
+      .all<TenantRow>();
+    const items = results.slice(0, limit).map(tenantOf);
+    return results.length > limit ? { items, cursor: items.at(-1)!.id } : { items };
+  }
+
+  async create(input: TenantCreate): Promise<Tenant> {
+    const now = this.nowIso();
+    const existing = await this.env.DB.prepare("SELECT id FROM tenants WHERE id = ?").bind(input.id).first();
+    if (existing) throw problem("conflict", { detail: `Tenant "${input.id}" already exists (tenant ids are never reused).` });
+    const tenant: Tenant = {
+      id: input.id,
+      name: input.name ?? null,
+      kind: input.kind,
+      plan: input.plan,
+      addons: input.addons,
+      overrides: input.overrides,
+      status: input.status,
+      billing: input.billing ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await limiterOf(this.env, tenant.id).putTenant(stateOf(tenant));
+    await this.env.DB.prepare(
+      "INSERT INTO tenants (id, name, kind, plan, addons, overrides, status, billing, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+      .bind(tenant.id, tenant.name, tenant.kind, tenant.plan, JSON.stringify(tenant.addons), JSON.stringify(tenant.overrides), tenant.status, tenant.billing ? JSON.stringify(tenant.billing) : null, now, now)
+      .run();
+    return tenant;
+  }
+
+  async update(id: string, patch: TenantPatch): Promise<{ before: Tenant; after: Tenant }> {
+    const before = await this.get(id);
+    const after: Tenant = {
+      ...before,
+      ...(patch.name !== undefined && { name: patch.name }),
+      ...(patch.plan !== undefined && { plan: patch.plan }),
+      ...(patch.addons !== undefined && { addons: patch.addons }),
+      ...(patch.overrides !== undefined && { overrides: patch.overrides }),
+      ...(patch.status !== undefined && { status: patch.status }),
+      ...(patch.billing !== undefined && { billing: patch.billing }),
+      updatedAt: this.nowIso(),
+    };
+    await this.env.DB.prepare("UPDATE tenants SET name = ?, plan = ?, addons = ?, overrides = ?, status = ?, billing = ?, updated_at = ? WHERE id = ?")
+      .bind(after.name, after.plan, JSON.stringify(after.addons), JSON.stringify(after.overrides), after.status, after.billing ? JSON.stringify(after.billing) : null, after.updatedAt, id)
+      .run();
+    await limiterOf(this.env, id).putTenant(stateOf(after));
+    return { before, after };
+  }
+
+  /** Keys stop working at once; usage stays. */
+  async delete(id: string): Promise<Tenant> {
+    const tenant = await this.get(id);
+    const now = this.nowIso();
+    await limiterOf(this.env, id).putTenant(stateOf(tenant, true));
+    const { results: keys } = await this.env.DB.prepare("SELECT * FROM api_keys WHERE tenant_id = ?").bind(id).all<KeyRow>();
+    await this.env.DB.batch([
+      this.env.DB.prepare("UPDATE tenants SET deleted_at = ?, updated_at = ? WHERE id = ?").bind(now, now, id),
+      this.env.DB.prepare("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ?").bind(now, id),
+    ]);
+    await Promise.all(keys.map((k) => this.env.CACHE.delete(keyCacheName(k.hash))));
+    return tenant;
+  }
+
+  async createKey(tenantId: string, input: { name?: string | undefined; expiresAt?: string | undefined }): Promise<KeySummary & { key: string }> {
+    await this.get(tenantId);
+    const { key, prefix } = generateKey();
+    const hash = await hashKey(key);
+    const row: KeyRow = {
+      id: `key_${crypto.randomUUID().replaceAll("-", "")}`,
+      tenant_id: tenantId,
+      hash,
+      prefix,
+      name: input.name ?? null,
+      created_at: this.nowIso(),
+      expires_at: input.expiresAt ?? null,
+      revoked_at: null,
+    };
+    await limiterOf(this.env, tenantId).putKey(row.id, row.expires_at === null ? null : Date.parse(row.expires_at));
+    await this.env.DB.prepare("INSERT INTO api_keys (id, tenant_id, hash, prefix, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(row.id, row.tenant_id, row.hash, row.prefix, row.name, row.created_at, row.expires_at)
+      .run();
+    await this.env.CACHE.put(keyCacheName(hash), JSON.stringify({ tenantId, keyId: row.id }));
+    return { ...keyOf(row), key };
+  }
+
+  async listKeys(tenantId: string): Promise<KeySummary[]> {
+    await this.get(tenantId);
+    const { results } = await this.env.DB.prepare("SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id").bind(tenantId).all<KeyRow>();
+    return results.map(keyOf);
+  }
+
+  async revokeKey(tenantId: string, keyId: string): Promise<{ before: KeySummary; after: KeySummary }> {
+    await this.get(tenantId);
+    const row = await this.env.DB.prepare("SELECT * FROM api_keys WHERE id = ? AND tenant_id = ?").bind(keyId, tenantId).first<KeyRow>();
+    if (!row) throw problem("not-found", { detail: `Tenant "${tenantId}" has no key "${keyId}".` });
+    await limiterOf(this.env, tenantId).revokeKey(keyId);
+    const revokedAt = row.revoked_at ?? this.nowIso();
+    await this.env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(revokedAt, keyId).run();
+    await this.env.CACHE.delete(keyCacheName(row.hash));
+    return { before: keyOf(row), after: { ...keyOf(row), revokedAt } };
+  }
+}
