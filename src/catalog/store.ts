@@ -23,9 +23,14 @@ interface VersionRow {
   created_at: string;
 }
 
-/** Per-isolate cache: compiled snapshots by version and when the pointer was last checked. */
-const compiled = new Map<number, CatalogSnapshot>();
-let pointer: { version: number | null; checkedAt: number } | null = null;
+interface Pointer {
+  version: number;
+  digest: string;
+}
+
+/** Per-isolate cache: compiled snapshots by content digest, and the last pointer read. */
+const compiled = new Map<string, CatalogSnapshot>();
+let pointer: { current: Pointer | null; checkedAt: number } | null = null;
 
 export function forgetCachedCatalog(): void {
   compiled.clear();
@@ -33,11 +38,11 @@ export function forgetCachedCatalog(): void {
 }
 
 function snapshotOf(row: VersionRow): CatalogSnapshot {
-  const cached = compiled.get(row.version);
-  if (cached) return cached;
+  const cached = compiled.get(row.digest);
+  if (cached && cached.version === row.version) return cached;
   const catalog = Catalog.parse(JSON.parse(row.body));
   const snapshot = { version: row.version, catalog, matcher: compileRoutes(catalog), createdAt: row.created_at };
-  compiled.set(row.version, snapshot);
+  compiled.set(row.digest, snapshot);
   return snapshot;
 }
 
@@ -65,17 +70,16 @@ export class CatalogStore {
   async current(): Promise<CatalogSnapshot | null> {
     const now = this.clock.now();
     if (!pointer || now - pointer.checkedAt >= POINTER_TTL_MS) {
-      const fromKv = await this.kv.get(POINTER_KEY);
-      const version = fromKv !== null ? Number(fromKv) : await this.latestVersion();
-      pointer = { version, checkedAt: now };
+      const current = (await this.kv.get<Pointer>(POINTER_KEY, "json")) ?? (await this.latestPointer());
+      pointer = { current, checkedAt: now };
     }
-    if (pointer.version === null) return null;
-    return compiled.get(pointer.version) ?? this.get(pointer.version);
+    if (pointer.current === null) return null;
+    const cached = compiled.get(pointer.current.digest);
+    if (cached && cached.version === pointer.current.version) return cached;
+    return this.get(pointer.current.version);
   }
 
   async get(version: number): Promise<CatalogSnapshot | null> {
-    const cached = compiled.get(version);
-    if (cached) return cached;
     const row = await this.db.prepare("SELECT * FROM catalog_versions WHERE version = ?").bind(version).first<VersionRow>();
     return row ? snapshotOf(row) : null;
   }
@@ -111,15 +115,15 @@ export class CatalogStore {
       version = row.version;
       changed = true;
     }
-    await this.kv.put(POINTER_KEY, String(version));
-    pointer = { version, checkedAt: this.clock.now() };
+    const current = { version, digest };
+    await this.kv.put(POINTER_KEY, JSON.stringify(current));
+    pointer = { current, checkedAt: this.clock.now() };
     return { version, changed, previous: latest?.version ?? null };
   }
 
-  private async latestVersion(): Promise<number | null> {
-    const row = await this.db.prepare("SELECT MAX(version) AS version FROM catalog_versions").first<{ version: number | null }>();
-    const version = row?.version ?? null;
-    if (version !== null) await this.kv.put(POINTER_KEY, String(version));
-    return version;
+  private async latestPointer(): Promise<Pointer | null> {
+    const row = await this.db.prepare("SELECT version, digest FROM catalog_versions ORDER BY version DESC LIMIT 1").first<Pointer>();
+    if (row) await this.kv.put(POINTER_KEY, JSON.stringify(row));
+    return row ?? null;
   }
 }

@@ -1,0 +1,104 @@
+// The demo origin API behind Tollgate for `npm start`, also used by the test suite as a real
+// HTTP origin on loopback. Every path answers; query knobs shape the answer:
+//   ?status=503     answer with that status
+//   ?delay=200      wait that many ms before the response headers
+//   ?bytes=5000     a body of that many bytes (with &chunked=1: no Content-Length)
+//   ?events=7       set Events-Delivered: 7
+// A request whose If-None-Match matches the ETag of an events resource gets 304.
+// GET /_origin/hits answers how many requests each "METHOD path" received.
+import { createHash } from "node:crypto";
+import { createServer } from "node:http";
+
+const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
+
+function demoBody(method, path, url, body) {
+  if (path.startsWith("/v1/events")) {
+    const n = Number(url.searchParams.get("limit") ?? 3);
+    return { events: Array.from({ length: n }, (_, i) => ({ id: `evt_${i + 1}`, type: "order.created" })) };
+  }
+  if (path === "/v1/records" && method === "POST") {
+    try {
+      return { accepted: JSON.parse(body.toString("utf8")).records?.length ?? 0 };
+    } catch {
+      return { accepted: 0 };
+    }
+  }
+  if (path === "/v1/exports") return { job: "exp_1", status: "queued" };
+  if (path.startsWith("/v1/admin/")) return { done: true, action: path.slice("/v1/admin/".length) };
+  if (path.startsWith("/v1/partners/")) return { relayed: true, to: path.split("/")[3] };
+  return null;
+}
+
+export function createDemoOrigin() {
+  const hits = new Map();
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", async () => {
+      const url = new URL(req.url ?? "/", "http://origin");
+      const path = url.pathname;
+      if (path === "/_origin/hits") {
+        res.writeHead(200, { "content-type": "application/json" });
+        return res.end(JSON.stringify(Object.fromEntries(hits)));
+      }
+      const key = `${req.method} ${path}`;
+      hits.set(key, (hits.get(key) ?? 0) + 1);
+      const body = Buffer.concat(chunks);
+      const q = (name) => url.searchParams.get(name);
+      if (q("delay")) await new Promise((r) => setTimeout(r, Number(q("delay"))));
+      if (res.destroyed) return;
+      const status = Number(q("status") ?? 200);
+      const headers = { "x-origin": "demo" };
+      if (q("events")) headers["events-delivered"] = q("events");
+      if (path.startsWith("/v1/events") && req.method === "GET") {
+        const n = Number(url.searchParams.get("limit") ?? 3);
+        headers["events-delivered"] ??= String(n);
+        headers.etag = `"events-${n}"`;
+        if (req.headers["if-none-match"] === headers.etag) {
+          res.writeHead(304, headers);
+          return res.end();
+        }
+      }
+      if (q("bytes")) {
+        const size = Number(q("bytes"));
+        const payload = Buffer.alloc(size, 0x61);
+        if (q("chunked")) {
+          res.writeHead(status, { ...headers, "content-type": "application/octet-stream", "transfer-encoding": "chunked" });
+          for (let i = 0; i < size; i += 1024) res.write(payload.subarray(i, i + 1024));
+          return res.end();
+        }
+        res.writeHead(status, { ...headers, "content-type": "application/octet-stream", "content-length": String(size) });
+        return res.end(payload);
+      }
+      const answer = demoBody(req.method, path, url, body) ?? {
+        method: req.method,
+        path,
+        query: url.search,
+        headers: req.headers,
+        bodyLength: body.length,
+        bodySha256: sha256(body),
+      };
+      const json = JSON.stringify(answer);
+      res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(json)) });
+      res.end(json);
+    });
+  });
+  return {
+    server,
+    hits,
+    listen(port = 0, host = "127.0.0.1") {
+      return new Promise((resolve) => server.listen(port, host, () => resolve(server.address().port)));
+    },
+    close() {
+      server.closeAllConnections?.();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const port = Number(process.argv[2] ?? 8788);
+  const origin = createDemoOrigin();
+  await origin.listen(port);
+  console.log(`demo origin on http://127.0.0.1:${port}`);
+}

@@ -1,0 +1,23 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async ({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ORIGIN_URL: `http://127.0.0.1:${inject("originPort")}`,
+          ORIGIN_TIMEOUT_MS: "1000",
+          MAX_BODY_BYTES: "65536",
+          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ["./test/global-setup.ts"],
+    setupFiles: ["./test/support/apply-migrations.ts"],
+    include: ["test/**/*.test.ts"],
+  },
+});
