@@ -18,13 +18,16 @@ export function generateKey(): { key: string; prefix: string } {
 export const hashKey = (key: string) => sha256Hex(key);
 export const keyCacheName = (hash: string) => `key:${hash}`;
 
-/** The tenant and key id of a presented key, from KV, falling back to D1 (KV is eventually consistent). */
+/**
+ * The tenant and key id of a presented key, from KV, falling back to D1 (KV is eventually
+ * consistent). Revoked keys resolve too: the tenant's limiter answers them `key-revoked`.
+ */
 export async function lookupKey(env: Pick<Env, "DB" | "CACHE">, key: string): Promise<KeyRef | null> {
   const hash = await hashKey(key);
   const cached = await env.CACHE.get<KeyRef>(keyCacheName(hash), "json");
   if (cached) return cached;
   const row = await env.DB.prepare(
-    "SELECT k.id AS keyId, k.tenant_id AS tenantId FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ? AND k.revoked_at IS NULL AND t.deleted_at IS NULL",
+    "SELECT id AS keyId, tenant_id AS tenantId FROM api_keys WHERE hash = ?",
   )
     .bind(hash)
     .first<KeyRef>();

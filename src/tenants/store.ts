@@ -140,17 +140,15 @@ export class TenantStore {
     return { before, after };
   }
 
-  /** Keys stop working at once; usage stays. */
+  /** Keys stop working at once (the limiter answers them `key-revoked`); usage stays. */
   async delete(id: string): Promise<Tenant> {
     const tenant = await this.get(id);
     const now = this.nowIso();
     await limiterOf(this.env, id).putTenant(stateOf(tenant, true));
-    const { results: keys } = await this.env.DB.prepare("SELECT * FROM api_keys WHERE tenant_id = ?").bind(id).all<KeyRow>();
     await this.env.DB.batch([
       this.env.DB.prepare("UPDATE tenants SET deleted_at = ?, updated_at = ? WHERE id = ?").bind(now, now, id),
       this.env.DB.prepare("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ?").bind(now, id),
     ]);
-    await Promise.all(keys.map((k) => this.env.CACHE.delete(keyCacheName(k.hash))));
     return tenant;
   }
 
@@ -189,7 +187,6 @@ export class TenantStore {
     await limiterOf(this.env, tenantId).revokeKey(keyId);
     const revokedAt = row.revoked_at ?? this.nowIso();
     await this.env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(revokedAt, keyId).run();
-    await this.env.CACHE.delete(keyCacheName(row.hash));
     return { before: keyOf(row), after: { ...keyOf(row), revokedAt } };
   }
 }
