@@ -1,0 +1,79 @@
+// Header hygiene and the origin signature (CONTRACT §3.4).
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { hmacSha256Hex } from "../../src/crypto";
+import { basicCatalog } from "../support/catalogs";
+import { call, loadCatalog, tenantWithKey } from "../support/http";
+
+let key: string;
+beforeAll(async () => {
+  await loadCatalog(basicCatalog);
+  ({ key } = await tenantWithKey({ id: "hygiene", plan: "free" }));
+});
+
+interface Echo {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  bodyLength: number;
+  bodySha256: string;
+}
+
+describe("what reaches the origin", () => {
+  it("never the key nor a client's Tollgate-* header; always Tollgate's own", async () => {
+    const res = await call(key, "/echo/spoof", {
+      headers: { "Tollgate-Tenant": "someone-else", "Tollgate-Surface": "admin", "tollgate-anything": "x", "X-Custom": "kept" },
+    });
+    const echo = await res.json<Echo>();
+    expect(echo.headers["authorization"]).toBeUndefined();
+    expect(echo.headers["tollgate-tenant"]).toBe("hygiene");
+    expect(echo.headers["tollgate-surface"]).toBe("echo");
+    expect(echo.headers["tollgate-anything"]).toBeUndefined();
+    expect(echo.headers["tollgate-request-id"]).toBe(res.headers.get("Tollgate-Request-Id"));
+    expect(echo.headers["x-custom"]).toBe("kept");
+  });
+
+  it("strips X-Api-Key when that carried the key, and keeps an unrelated Authorization", async () => {
+    const res = await call(key, "/echo/x", { headers: { "X-Api-Key": key } });
+    const echo = await res.json<Echo>();
+    expect(echo.headers["x-api-key"]).toBeUndefined();
+    expect(JSON.stringify(echo.headers)).not.toContain(key);
+  });
+
+  it("signs with HMAC-SHA256(ORIGIN_SECRET, t.tenant.requestId)", async () => {
+    const res = await call(key, "/echo/signed");
+    const echo = await res.json<Echo>();
+    const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(echo.headers["tollgate-signature"] ?? "");
+    expect(match).not.toBeNull();
+    const [, t, v1] = match!;
+    expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(30);
+    const requestId = res.headers.get("Tollgate-Request-Id")!;
+    expect(v1).toBe(await hmacSha256Hex(env.ORIGIN_SECRET, `${t}.hygiene.${requestId}`));
+    expect(v1).not.toBe(await hmacSha256Hex(env.ORIGIN_SECRET, `${t}.someone-else.${requestId}`));
+  });
+
+  it("streams the request body byte for byte with the method, path and query", async () => {
+    const body = crypto.getRandomValues(new Uint8Array(30_000));
+    const res = await call(key, "/echo/upload?a=1&b=two", { method: "PUT", body });
+    const echo = await res.json<Echo & { query: string }>();
+    expect(echo).toMatchObject({ method: "PUT", path: "/echo/upload", query: "?a=1&b=two", bodyLength: 30_000 });
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", body))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    expect(echo.bodySha256).toBe(digest);
+  });
+});
+
+describe("what reaches the client", () => {
+  it("drops Tollgate-* headers the origin tries to set", async () => {
+    const res = await call(key, "/v1/events?events=4");
+    await res.arrayBuffer();
+    expect(res.headers.get("Tollgate-Units")).toBe("4");
+    expect(res.headers.get("Tollgate-Cost")).toBe("0");
+  });
+
+  it("serialises RateLimit-Policy and RateLimit as structured-field lists", async () => {
+    const res = await call(key, "/v1/events");
+    await res.arrayBuffer();
+    expect(res.headers.get("RateLimit-Policy")).toBe('"rate";q=10;w=1, "quota";q=10000;w=2592000;tg-unit="event"');
+    expect(res.headers.get("RateLimit")).toMatch(/^"rate";r=\d+;t=\d+, "quota";r=\d+;t=\d+$/);
+  });
+});
