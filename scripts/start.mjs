@@ -1,0 +1,94 @@
+// `npm start`: local D1 migrations, the demo origin on :8788, the gateway on :8787 (wrangler dev,
+// local D1/KV/DO state), and on an empty state the demo catalog and tenant. Arguments after `--`
+// go to `wrangler dev`.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createDemoOrigin } from "../examples/demo-origin.mjs";
+
+const GATEWAY_PORT = Number(process.env.PORT ?? 8787);
+const ORIGIN_PORT = Number(process.env.ORIGIN_PORT ?? 8788);
+const gateway = `http://localhost:${GATEWAY_PORT}`;
+const wrangler = "node_modules/.bin/wrangler";
+const demoKeyFile = ".wrangler/demo-key";
+
+const adminToken = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(".dev.vars", "utf8"))?.[1]?.trim();
+if (!adminToken) throw new Error("ADMIN_TOKEN missing from .dev.vars");
+
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, CI: "true" } });
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const origin = createDemoOrigin();
+await origin.listen(ORIGIN_PORT);
+console.log(`demo origin listening on http://127.0.0.1:${ORIGIN_PORT}`);
+
+const dev = spawn(wrangler, ["dev", "--port", String(GATEWAY_PORT), "--var", `ORIGIN_URL:http://127.0.0.1:${ORIGIN_PORT}`, ...process.argv.slice(2)], {
+  stdio: ["inherit", "inherit", "inherit"],
+});
+const stop = () => {
+  dev.kill("SIGTERM");
+  void origin.close();
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+dev.on("exit", (code) => {
+  void origin.close();
+  process.exit(code ?? 0);
+});
+
+const adminCall = async (method, path, body) => {
+  const res = await fetch(`${gateway}/_tollgate/admin${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok && res.status !== 404) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+};
+
+async function waitForGateway() {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`${gateway}/_tollgate/health`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("the gateway did not start");
+}
+
+async function seed() {
+  const catalog = await adminCall("GET", "/catalog");
+  const tenant = await adminCall("GET", "/tenants/demo");
+  if (catalog.status === 404) await adminCall("PUT", "/catalog", JSON.parse(readFileSync("examples/demo-catalog.json", "utf8")));
+  if (tenant.status === 404 || !existsSync(demoKeyFile)) {
+    if (tenant.status === 404) {
+      await adminCall("POST", "/tenants", { id: "demo", name: "Demo Co", kind: "customer", plan: "growth", addons: ["bulk.export", "sync.pull"] });
+    }
+    const key = await adminCall("POST", "/tenants/demo/keys", { name: "npm start" });
+    mkdirSync(".wrangler", { recursive: true });
+    writeFileSync(demoKeyFile, key.body.key);
+  }
+  return readFileSync(demoKeyFile, "utf8").trim();
+}
+
+try {
+  await waitForGateway();
+  const key = await seed();
+  console.log(`
+Tollgate is running on ${gateway} in front of the demo origin.
+
+  demo tenant:  demo (plan "growth", add-ons bulk.export, sync.pull)
+  API key:      ${key}
+  admin token:  ${adminToken}
+
+Try:
+  curl -i -H "Authorization: Bearer ${key}" ${gateway}/v1/events
+  curl -i -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '{"records":[{"id":1},{"id":2},{"id":3}]}' ${gateway}/v1/records
+  curl -i -H "Authorization: Bearer ${key}" ${gateway}/v1/sync/dump?bytes=2048
+
+  curl -s -H "Authorization: Bearer ${adminToken}" ${gateway}/_tollgate/admin/tenants/demo/limits
+`);
+} catch (error) {
+  console.error(error);
+  stop();
+}
