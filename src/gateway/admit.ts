@@ -1,17 +1,18 @@
 // Step 3 (CONTRACT §3.3): one RPC to the tenant's limiter. A refusal becomes the problem the
 // contract names; a limiter that cannot answer is handled by FAIL_MODE.
 import { problem, type Problem } from "../problems";
-import type { AdmitRequest, AdmitResult, TenantLimiter } from "../limiter/tenant-limiter";
+import type { AdmitRequest, AdmitResult, Refusal, TenantLimiter } from "../limiter/tenant-limiter";
 import { rateLimitHeaders } from "./headers";
 
-export type Admission = Extract<AdmitResult, { admitted: true }>;
+export type Admission = Extract<AdmitResult, { kind: "admitted" }>;
+export type Replay = Extract<AdmitResult, { kind: "replay" }>;
 
 /** `null` means: the limiter failed and FAIL_MODE=open, so forward unmetered. */
 export async function admit(
   env: Pick<Env, "LIMITER" | "FAIL_MODE">,
   tenantId: string,
   req: AdmitRequest,
-): Promise<Admission | null> {
+): Promise<Admission | Replay | null> {
   let result: AdmitResult;
   try {
     result = await limiterOf(env, tenantId).admit(req);
@@ -20,20 +21,21 @@ export async function admit(
     if (env.FAIL_MODE === "open") return null;
     throw problem("limiter-unavailable", { detail: "The rate limiter could not answer; try again shortly.", retryAfter: 1 });
   }
-  if (result.admitted) return result;
-  throw refusal(result, req.surface);
+  if (result.kind === "refused") throw refusalProblem(result, req.surface);
+  return result;
 }
 
 export function limiterOf(env: Pick<Env, "LIMITER">, tenantId: string): DurableObjectStub<TenantLimiter> {
   return (env.LIMITER as DurableObjectNamespace<TenantLimiter>).getByName(tenantId);
 }
 
-function refusal(result: Extract<AdmitResult, { admitted: false }>, surface: string): Problem {
+const principalCodes = new Set(["unauthenticated", "key-revoked", "tenant-suspended"]);
+
+export function refusalProblem(result: Omit<Refusal, "kind">, surface: string): Problem {
   const headers = result.limits && result.policy ? rateLimitHeaders(result.limits, result.policy.meter) : new Headers();
-  const withSurface = !["unauthenticated", "key-revoked", "tenant-suspended"].includes(result.code);
   return problem(result.code, {
     detail: result.detail,
-    ...(withSurface && { surface }),
+    ...(!principalCodes.has(result.code) && { surface }),
     ...(result.retryAfter !== undefined && { retryAfter: result.retryAfter }),
     ...(result.violatedPolicies && { violatedPolicies: result.violatedPolicies }),
     headers,

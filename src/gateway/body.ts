@@ -25,6 +25,42 @@ export async function readBody(body: ReadableStream<Uint8Array> | null, maxBytes
     }
     chunks.push(value);
   }
+  return concat(chunks, size);
+}
+
+export type ReadUpTo =
+  | { complete: true; bytes: ArrayBuffer }
+  | { complete: false; stream: ReadableStream<Uint8Array> };
+
+/**
+ * Reads a body while it stays within `cap` bytes. Past the cap it gives up buffering and answers
+ * a stream of everything: the chunks read so far, then the rest.
+ */
+export async function readUpTo(body: ReadableStream<Uint8Array>, cap: number): Promise<ReadUpTo> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { complete: true, bytes: concat(chunks, size) };
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > cap) break;
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      const next = chunks.shift();
+      if (next) return controller.enqueue(next);
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return { complete: false, stream };
+}
+
+function concat(chunks: Uint8Array[], size: number): ArrayBuffer {
   const out = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {

@@ -12,7 +12,9 @@ import { checkDeclaredLength, readBody } from "./body";
 import { classify } from "./classify";
 import { forward } from "./forward";
 import { tollgateHeaders, type Outcome } from "./headers";
-import { settleAdmission, settleResponse } from "./settle";
+import { idempotencyClaim, idempotencyKeyOf, isConditional, isUnsafe, keepsResponses } from "./idempotency";
+import { replayResponse, settleAdmission, settleResponse } from "./settle";
+import { noSignals } from "../pricing/incentives";
 
 /** How long past the origin timeout an unsettled admission keeps its slot (e.g. a Worker crash). */
 const LEASE_MARGIN_MS = 5 * 60_000;
@@ -35,8 +37,11 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     const maxBytes = Number(env.MAX_BODY_BYTES);
     checkDeclaredLength(request.headers, maxBytes);
     const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
-    const buffered = hasBody && needsRequestBody(terms.meter) ? await readBody(request.body, maxBytes) : null;
+    const idempotencyKey = idempotencyKeyOf(request.headers);
+    const keepResponse = idempotencyKey !== null && keepsResponses(request.method);
+    const buffered = hasBody && (needsRequestBody(terms.meter) || keepResponse) ? await readBody(request.body, maxBytes) : null;
     const knownUnits = requestUnits(terms.meter, buffered);
+    const claim = keepResponse ? await idempotencyClaim(idempotencyKey, request.method, url, buffered ?? new ArrayBuffer(0)) : undefined;
 
     const timeoutMs = Number(env.ORIGIN_TIMEOUT_MS) || 30_000;
     const admission = await admit(env, principal.tenantId, {
@@ -47,7 +52,9 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
       units: knownUnits,
       leaseMs: timeoutMs + LEASE_MARGIN_MS,
       catalogVersion: snapshot!.version,
+      ...(claim && { idempotency: claim }),
     });
+    if (admission?.kind === "replay") return replayResponse(admission.response, outcome);
 
     const body = hasBody ? (buffered ?? request.body) : null;
     const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now() };
@@ -65,11 +72,22 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     try {
       origin = await forward(request, body, identity, target);
     } catch (error) {
-      await settleAdmission({ env, tenantId: principal.tenantId }, { admissionId: admission.admissionId, status: error instanceof Problem ? error.status : 502, units: null, holdSlot: false });
+      const status = error instanceof Problem ? error.status : 502;
+      await settleAdmission({ env, tenantId: principal.tenantId }, { admissionId: admission.admissionId, status, units: null, holdSlot: false, signals: noSignals });
       throw error;
     }
     return await settleResponse(
-      { env, waitUntil: (p) => c.executionCtx.waitUntil(p), tenantId: principal.tenantId, admission, outcome, knownUnits },
+      {
+        env,
+        waitUntil: (p) => c.executionCtx.waitUntil(p),
+        tenantId: principal.tenantId,
+        admission,
+        outcome,
+        knownUnits,
+        idempotencyKey: idempotencyKey !== null && isUnsafe(request.method),
+        conditional: isConditional(request.headers),
+        keepResponse,
+      },
       withoutTollgateHeaders(origin),
     );
   } catch (error) {
@@ -90,6 +108,7 @@ function withoutTollgateHeaders(origin: Response): Response {
 }
 
 const beforeAdmission = new Set(["no-surface", "invalid-request", "payload-too-large"]);
+// Refusals from the limiter itself are recorded there; origin failures are recorded at settle.
 
 /**
  * Refusals raised before the limiter was asked still go through its strong key check (a revoked

@@ -5,7 +5,16 @@
 // over-admit. Policies are passed in by the caller (see policy.ts).
 import { DurableObject } from "cloudflare:workers";
 import { systemClock, type Clock } from "../clock";
-import { chargeFor } from "../pricing/charge";
+import { chargeFor, type Charge } from "../pricing/charge";
+import type { PatternSignals } from "../pricing/incentives";
+import {
+  IDEMPOTENCY_SCHEMA,
+  IDEMPOTENCY_TTL_MS,
+  verdictOf,
+  type IdempotencyClaim,
+  type IdempotencyRow,
+  type StoredResponse,
+} from "./idempotency";
 import { effectivePolicy, ruleRefusal, type EffectivePolicy, type SurfaceTerms, type TenantTerms } from "./policy";
 import { periodBounds, secondsToPeriodEnd } from "./quota-period";
 import { take, view as bucketView, refill, type BucketState } from "./token-bucket";
@@ -24,7 +33,9 @@ export type RefusalCode =
   | "premium-required"
   | "concurrency-limited"
   | "rate-limited"
-  | "quota-exhausted";
+  | "quota-exhausted"
+  | "idempotency-key-in-use"
+  | "idempotency-key-reused";
 
 export interface SurfaceLimits {
   rate?: { limit: number; remaining: number; reset: number; window: number };
@@ -51,20 +62,39 @@ export interface AdmitRequest {
   /** How long the admission holds its slot and reservation if it is never settled. */
   leaseMs: number;
   catalogVersion: number;
+  /** For POST/PATCH carrying an Idempotency-Key (CONTRACT §3 Idempotency). */
+  idempotency?: IdempotencyClaim;
+}
+
+export interface Refusal {
+  kind: "refused";
+  code: RefusalCode;
+  detail: string;
+  retryAfter?: number;
+  violatedPolicies?: string[];
+  earlyRetry?: boolean;
+  policy?: EffectivePolicy;
+  limits?: SurfaceLimits;
 }
 
 export type AdmitResult =
-  | { admitted: true; admissionId: string; policy: EffectivePolicy; limits: SurfaceLimits }
-  | {
-      admitted: false;
-      code: RefusalCode;
-      detail: string;
-      retryAfter?: number;
-      violatedPolicies?: string[];
-      earlyRetry?: boolean;
-      policy?: EffectivePolicy;
-      limits?: SurfaceLimits;
-    };
+  | { kind: "admitted"; admissionId: string; policy: EffectivePolicy; limits: SurfaceLimits }
+  | { kind: "replay"; response: StoredResponse; policy: EffectivePolicy }
+  | Refusal;
+
+export interface QuoteRequest {
+  keyId: string;
+  surface: string;
+  terms: SurfaceTerms;
+  units: number | null;
+  signals: PatternSignals;
+  idempotency?: IdempotencyClaim;
+}
+
+export type QuoteResult =
+  | { kind: "allowed"; policy: EffectivePolicy; charge: Charge | null }
+  | { kind: "replay"; policy: EffectivePolicy }
+  | Refusal;
 
 export interface SettleRequest {
   admissionId: string;
@@ -73,13 +103,20 @@ export interface SettleRequest {
   units: number | null;
   /** Keep the concurrency slot until `release` (the response body is still streaming). */
   holdSlot: boolean;
+  signals: PatternSignals;
+  /** The answer to keep for an idempotent request; absent when it was too large to keep. */
+  response?: StoredResponse;
 }
 
 export interface Settlement {
   charged: boolean;
   units: number;
   cost: number; // micro-units
+  savings: number; // micro-units
+  incentives: string[];
 }
+
+const nothingCharged: Settlement = { charged: false, units: 0, cost: 0, savings: 0, incentives: [] };
 
 interface AdmissionRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -92,6 +129,7 @@ interface AdmissionRow extends Record<string, SqlStorageValue> {
   slot_open: number;
   settlement: string | null;
   catalog_version: number;
+  idempotency_key: string | null;
 }
 
 const SCHEMA = `
@@ -106,7 +144,7 @@ CREATE TABLE IF NOT EXISTS admissions (
   id TEXT PRIMARY KEY, surface TEXT NOT NULL, request_id TEXT NOT NULL, policy TEXT NOT NULL,
   period_start INTEGER, reserved INTEGER NOT NULL, admitted_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL, slot_open INTEGER NOT NULL DEFAULT 1, settlement TEXT,
-  catalog_version INTEGER NOT NULL);
+  catalog_version INTEGER NOT NULL, idempotency_key TEXT);
 CREATE INDEX IF NOT EXISTS admissions_expiry ON admissions (expires_at);
 CREATE INDEX IF NOT EXISTS admissions_open ON admissions (surface, slot_open);
 CREATE TABLE IF NOT EXISTS retry_after (surface TEXT PRIMARY KEY, until INTEGER NOT NULL);
@@ -114,7 +152,8 @@ CREATE TABLE IF NOT EXISTS usage_events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, request_id TEXT NOT NULL,
   surface TEXT, status INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT,
   early_retry INTEGER NOT NULL DEFAULT 0, units INTEGER NOT NULL DEFAULT 0,
-  cost INTEGER NOT NULL DEFAULT 0, catalog_version INTEGER);
+  cost INTEGER NOT NULL DEFAULT 0, savings INTEGER NOT NULL DEFAULT 0, incentives TEXT,
+  catalog_version INTEGER);
 `;
 
 const refusalStatus: Record<RefusalCode, number> = {
@@ -126,7 +165,13 @@ const refusalStatus: Record<RefusalCode, number> = {
   "concurrency-limited": 429,
   "rate-limited": 429,
   "quota-exhausted": 429,
+  "idempotency-key-in-use": 409,
+  "idempotency-key-reused": 422,
 };
+
+type Evaluation =
+  | { ok: true; policy: EffectivePolicy; bucket: BucketState | null; periodStart: number | null; usedBefore: number }
+  | ({ ok: false } & Omit<Refusal, "kind">);
 
 export class TenantLimiter extends DurableObject<Env> {
   /** Replaced by tests through runInDurableObject to drive time. */
@@ -137,7 +182,7 @@ export class TenantLimiter extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     void ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA);
+      this.sql.exec(SCHEMA + IDEMPOTENCY_SCHEMA);
     });
   }
 
@@ -165,61 +210,44 @@ export class TenantLimiter extends DurableObject<Env> {
 
   // ---- the request path -------------------------------------------------------------------------
 
-  /** Admission of one request: tenant status, rule, concurrency, rate, quota (CONTRACT §3.3). */
-  admit(req: AdmitRequest): AdmitResult {
+  /**
+   * Admission of one request (CONTRACT §3.3): key and tenant status, idempotency, rule,
+   * concurrency, rate, quota. Everything before the final await is synchronous, so it is atomic.
+   */
+  async admit(req: AdmitRequest): Promise<AdmitResult> {
     const now = this.clock.now();
     this.expireAdmissions(now);
     const tenant = this.getTenant();
     const denied = this.checkPrincipal(tenant, req.keyId, now);
-    if (denied || !tenant) return { admitted: false, ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
-
+    if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
     const policy = effectivePolicy(tenant, req.surface, req.terms);
-    const ruleCode = ruleRefusal(policy, tenant.addons);
-    const refuse = (code: RefusalCode, detail: string, extra: { retryAfter?: number; violatedPolicies?: string[] } = {}): AdmitResult => {
-      const limits = this.limitsOf(policy, now);
-      const early = refusalStatus[code] === 429 ? this.noteRetryAfter(req.surface, now, extra.retryAfter ?? 0) : false;
-      this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: refusalStatus[code], outcome: "rejected", reason: code, earlyRetry: early, catalogVersion: req.catalogVersion });
-      return { admitted: false, code, detail, ...extra, earlyRetry: early, policy, limits };
+
+    const refuse = (r: Omit<Refusal, "kind">): Refusal => {
+      const early = refusalStatus[r.code] === 429 ? this.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
+      this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: refusalStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion });
+      return { kind: "refused", ...r, earlyRetry: early, policy, limits: this.limitsOf(policy, now) };
     };
-    if (ruleCode === "surface-prohibited") return refuse(ruleCode, `Surface "${req.surface}" is not available on plan "${tenant.plan}".`);
-    if (ruleCode === "premium-required") return refuse(ruleCode, `Surface "${req.surface}" needs the "${req.surface}" add-on.`);
 
-    if (policy.concurrency !== undefined && this.inFlight(req.surface, now) >= policy.concurrency) {
-      return refuse("concurrency-limited", `At most ${policy.concurrency} requests to "${req.surface}" may be in flight.`, {
-        retryAfter: 1,
-        violatedPolicies: ["concurrency"],
-      });
+    if (req.idempotency) {
+      const verdict = verdictOf(this.idempotencyRow(req.idempotency.key), req.idempotency, now);
+      if (verdict.kind === "in-use") return refuse({ code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight." });
+      if (verdict.kind === "reused") return refuse({ code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request." });
+      if (verdict.kind === "replay") {
+        this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: verdict.response.status, outcome: "replayed", catalogVersion: req.catalogVersion });
+        return { kind: "replay", response: verdict.response, policy };
+      }
     }
 
-    let bucket: BucketState | null = null;
-    if (policy.rate) {
-      const taken = take(this.bucket(req.surface), policy.rate, now);
-      if (!taken.admitted) {
-        this.saveBucket(req.surface, taken.state);
-        return refuse("rate-limited", `Rate limit of ${policy.rate.limit} per ${policy.rate.window}s exceeded.`, {
-          retryAfter: taken.retryAfter,
-          violatedPolicies: ["rate"],
-        });
-      }
-      bucket = taken.state;
-    }
-
-    const reserve = req.units ?? 1; // unknown units hold one unit until the response tells
-    let periodStart: number | null = null;
-    if (policy.quota) {
-      periodStart = periodBounds(policy.quota.period, now).start;
-      const counter = this.quotaCounter(req.surface, periodStart);
-      const taken = counter.used + counter.reserved;
-      const exceeded = req.units === null ? taken >= policy.quota.limit : taken + req.units > policy.quota.limit;
-      if (exceeded && policy.quota.overage === "block") {
-        return refuse("quota-exhausted", `Quota of ${policy.quota.limit} ${policy.meter.unit} per ${policy.quota.period} used up.`, {
-          retryAfter: secondsToPeriodEnd(policy.quota.period, now),
-          violatedPolicies: ["quota"],
-        });
-      }
+    const evaluation = this.evaluate(tenant, policy, req.units, now);
+    if (!evaluation.ok) {
+      const { ok: _, ...refusal } = evaluation;
+      return refuse(refusal);
     }
 
     const admissionId = crypto.randomUUID();
+    const reserve = req.units ?? 1; // unknown units hold one unit until the response tells
+    const { bucket, periodStart } = evaluation;
+    let firstRecord = false;
     this.ctx.storage.transactionSync(() => {
       if (bucket) this.saveBucket(req.surface, bucket);
       if (periodStart !== null) {
@@ -231,7 +259,7 @@ export class TenantLimiter extends DurableObject<Env> {
         );
       }
       this.sql.exec(
-        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, catalog_version, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         admissionId,
         req.surface,
         req.requestId,
@@ -241,9 +269,48 @@ export class TenantLimiter extends DurableObject<Env> {
         now,
         now + req.leaseMs,
         req.catalogVersion,
+        req.idempotency?.key ?? null,
       );
+      if (req.idempotency) {
+        firstRecord = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency WHERE expires_at > ?", now).one().n === 0;
+        this.sql.exec(
+          "INSERT OR REPLACE INTO idempotency (key, fingerprint, admission_id, state, created_at, expires_at) VALUES (?, ?, ?, 'in-flight', ?, ?)",
+          req.idempotency.key,
+          req.idempotency.fingerprint,
+          admissionId,
+          now,
+          now + IDEMPOTENCY_TTL_MS,
+        );
+      }
     });
-    return { admitted: true, admissionId, policy, limits: this.limitsOf(policy, now) };
+    const result: AdmitResult = { kind: "admitted", admissionId, policy, limits: this.limitsOf(policy, now) };
+    if (firstRecord) await this.scheduleAlarm(now + IDEMPOTENCY_TTL_MS);
+    return result;
+  }
+
+  /**
+   * What admission would answer now, and what a request-counted charge would be, with no side
+   * effects: the same evaluation and pricing as a real request (CONTRACT §5 quote).
+   */
+  quote(req: QuoteRequest): QuoteResult {
+    const now = this.clock.now();
+    const tenant = this.getTenant();
+    const denied = this.checkPrincipal(tenant, req.keyId, now);
+    if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
+    const policy = effectivePolicy(tenant, req.surface, req.terms);
+    if (req.idempotency) {
+      const verdict = verdictOf(this.idempotencyRow(req.idempotency.key), req.idempotency, now);
+      if (verdict.kind === "in-use") return { kind: "refused", code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight.", policy };
+      if (verdict.kind === "reused") return { kind: "refused", code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request.", policy };
+      if (verdict.kind === "replay") return { kind: "replay", policy };
+    }
+    const evaluation = this.evaluate(tenant, policy, req.units, now);
+    if (!evaluation.ok) {
+      const { ok: _, ...refusal } = evaluation;
+      return { kind: "refused", ...refusal, policy, limits: this.limitsOf(policy, now) };
+    }
+    const charge = req.units === null ? null : chargeFor(policy, req.units, evaluation.usedBefore, req.signals);
+    return { kind: "allowed", policy, charge };
   }
 
   /**
@@ -265,11 +332,11 @@ export class TenantLimiter extends DurableObject<Env> {
   settle(req: SettleRequest): Settlement {
     const now = this.clock.now();
     const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", req.admissionId).toArray()[0];
-    if (!row) return { charged: false, units: 0, cost: 0 }; // lease expired: released uncharged
+    if (!row) return nothingCharged; // lease expired: released uncharged
     if (row.settlement !== null) return JSON.parse(row.settlement) as Settlement;
     const policy = JSON.parse(row.policy) as EffectivePolicy;
 
-    let settlement: Settlement = { charged: false, units: 0, cost: 0 };
+    let settlement: Settlement = nothingCharged;
     this.ctx.storage.transactionSync(() => {
       let usedBefore = 0;
       if (row.period_start !== null) {
@@ -283,9 +350,10 @@ export class TenantLimiter extends DurableObject<Env> {
         );
       }
       if (req.units !== null) {
-        const charge = chargeFor(policy, req.units, usedBefore);
-        settlement = { charged: true, units: charge.units, cost: charge.cost };
+        const charge = chargeFor(policy, req.units, usedBefore, req.signals);
+        settlement = { charged: true, units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives };
       }
+      if (row.idempotency_key !== null) this.settleIdempotency(row, req);
       this.sql.exec(
         "UPDATE admissions SET settlement = ?, reserved = 0, slot_open = ? WHERE id = ?",
         JSON.stringify(settlement),
@@ -300,10 +368,20 @@ export class TenantLimiter extends DurableObject<Env> {
         outcome: settlement.charged ? "charged" : "failed",
         units: settlement.units,
         cost: settlement.cost,
+        savings: settlement.savings,
+        incentives: settlement.incentives,
         catalogVersion: row.catalog_version,
       });
     });
     return settlement;
+  }
+
+  /** Idempotency records expire after 24 hours; purged here, never on the request path. */
+  override async alarm(): Promise<void> {
+    const now = this.clock.now();
+    this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM idempotency").one().at;
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   /** Frees the concurrency slot of a settled admission once its response body has ended. */
@@ -335,6 +413,75 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   // ---- internals ----------------------------------------------------------------------------------
+
+  /** Rule, concurrency, rate and quota for a policy, without changing anything. */
+  private evaluate(tenant: TenantState, policy: EffectivePolicy, units: number | null, now: number): Evaluation {
+    const surface = policy.surface;
+    const ruleCode = ruleRefusal(policy, tenant.addons);
+    if (ruleCode === "surface-prohibited") return { ok: false, code: ruleCode, detail: `Surface "${surface}" is not available on plan "${tenant.plan}".` };
+    if (ruleCode === "premium-required") return { ok: false, code: ruleCode, detail: `Surface "${surface}" needs the "${surface}" add-on.` };
+
+    if (policy.concurrency !== undefined && this.inFlight(surface, now) >= policy.concurrency) {
+      return { ok: false, code: "concurrency-limited", detail: `At most ${policy.concurrency} requests to "${surface}" may be in flight.`, retryAfter: 1, violatedPolicies: ["concurrency"] };
+    }
+
+    let bucket: BucketState | null = null;
+    if (policy.rate) {
+      const taken = take(this.bucket(surface), policy.rate, now);
+      if (!taken.admitted) {
+        return { ok: false, code: "rate-limited", detail: `Rate limit of ${policy.rate.limit} per ${policy.rate.window}s exceeded.`, retryAfter: taken.retryAfter, violatedPolicies: ["rate"] };
+      }
+      bucket = taken.state;
+    }
+
+    let periodStart: number | null = null;
+    let usedBefore = 0;
+    if (policy.quota) {
+      periodStart = periodBounds(policy.quota.period, now).start;
+      const counter = this.quotaCounter(surface, periodStart);
+      usedBefore = counter.used;
+      const taken = counter.used + counter.reserved;
+      const exceeded = units === null ? taken >= policy.quota.limit : taken + units > policy.quota.limit;
+      if (exceeded && policy.quota.overage === "block") {
+        return {
+          ok: false,
+          code: "quota-exhausted",
+          detail: `Quota of ${policy.quota.limit} ${policy.meter.unit} per ${policy.quota.period} used up.`,
+          retryAfter: secondsToPeriodEnd(policy.quota.period, now),
+          violatedPolicies: ["quota"],
+        };
+      }
+    }
+    return { ok: true, policy, bucket, periodStart, usedBefore };
+  }
+
+  private idempotencyRow(key: string): IdempotencyRow | undefined {
+    return this.sql.exec<IdempotencyRow>("SELECT * FROM idempotency WHERE key = ?", key).toArray()[0];
+  }
+
+  /** Keeps the answer of a request that completed below 500; otherwise frees the key for a retry. */
+  private settleIdempotency(row: AdmissionRow, req: SettleRequest): void {
+    const keep = req.units !== null && req.status < 500 && req.response !== undefined;
+    if (!keep) {
+      this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
+      return;
+    }
+    const r = req.response!;
+    this.sql.exec(
+      "UPDATE idempotency SET state = 'done', status = ?, status_text = ?, headers = ?, body = ? WHERE key = ? AND admission_id = ?",
+      r.status,
+      r.statusText,
+      JSON.stringify(r.headers),
+      r.body,
+      row.idempotency_key,
+      row.id,
+    );
+  }
+
+  private async scheduleAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
 
   /** The strong check of a key and its tenant (CONTRACT §3.1, §4): null when they may proceed. */
   private checkPrincipal(tenant: TenantState | null, keyId: string, now: number): { code: RefusalCode; detail: string } | null {
@@ -413,6 +560,9 @@ export class TenantLimiter extends DurableObject<Env> {
     if (expired.length === 0) return;
     this.ctx.storage.transactionSync(() => {
       for (const row of expired) {
+        if (row.settlement === null && row.idempotency_key !== null) {
+          this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
+        }
         if (row.settlement === null && row.period_start !== null) {
           this.sql.exec(
             "UPDATE quotas SET reserved = MAX(0, reserved - ?) WHERE surface = ? AND period_start = ?",
@@ -431,15 +581,17 @@ export class TenantLimiter extends DurableObject<Env> {
     requestId: string;
     surface: string | null;
     status: number;
-    outcome: "charged" | "rejected" | "failed";
+    outcome: "charged" | "rejected" | "failed" | "replayed";
     reason?: string;
     earlyRetry?: boolean;
     units?: number;
     cost?: number;
+    savings?: number;
+    incentives?: string[];
     catalogVersion?: number;
   }): void {
     this.sql.exec(
-      "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       e.at,
       e.requestId,
       e.surface,
@@ -449,6 +601,8 @@ export class TenantLimiter extends DurableObject<Env> {
       e.earlyRetry ? 1 : 0,
       e.units ?? 0,
       e.cost ?? 0,
+      e.savings ?? 0,
+      e.incentives && e.incentives.length > 0 ? JSON.stringify(e.incentives) : null,
       e.catalogVersion ?? null,
     );
   }
