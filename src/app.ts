@@ -8,6 +8,7 @@ import { adminAuth } from "./admin/common";
 import { keyRoutes } from "./admin/keys";
 import { limitRoutes } from "./admin/limits";
 import { tenantRoutes } from "./admin/tenants";
+import { quoteRoutes } from "./tenant-api/quote";
 import { systemClock, type Clock } from "./clock";
 import { docsPage } from "./docs/page";
 import type { AppEnv } from "./env";
@@ -37,7 +38,10 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", limitRoutes);
   app.route("/_tollgate/admin", admin);
 
+  app.route("/_tollgate", quoteRoutes);
+
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer", description: "a tenant API key (tg_…)" });
   app.doc31("/_tollgate/openapi.json", {
     openapi: "3.1.0",
     info: { title: "Tollgate", version: "0.1.0", description: "Tollgate's own endpoints (CONTRACT §5)." },

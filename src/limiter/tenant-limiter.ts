@@ -313,6 +313,11 @@ export class TenantLimiter extends DurableObject<Env> {
     return { kind: "allowed", policy, charge };
   }
 
+  /** The strong key and tenant check alone, read-only (used where nothing else is asked). */
+  checkKey(keyId: string): { code: RefusalCode; detail: string } | null {
+    return this.checkPrincipal(this.getTenant(), keyId, this.clock.now());
+  }
+
   /**
    * A request refused before admission (no surface matched, invalid body): the key is checked
    * first, so a revoked key is told so whatever it asked; otherwise the refusal is recorded.

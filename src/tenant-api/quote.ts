@@ -1,0 +1,108 @@
+// POST /_tollgate/quote (CONTRACT §5): what a described request would get now — admission and,
+// for request-counted meters, its exact charge — by the same steps as a real request
+// (authenticate, classify, meter, the limiter's evaluation, pricing) without side effects.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { CatalogStore } from "../catalog/store";
+import type { AppEnv } from "../env";
+import { limiterOf, refusalProblem } from "../gateway/admit";
+import { authenticate } from "../gateway/authenticate";
+import { classify } from "../gateway/classify";
+import { idempotencyClaim, idempotencyKeyOf, isUnsafe, keepsResponses } from "../gateway/idempotency";
+import { surfaceTerms } from "../limiter/policy";
+import type { QuoteResult } from "../limiter/tenant-limiter";
+import { requestUnits } from "../pricing/meters";
+import { formatMoney } from "../pricing/money";
+import { Problem, problem, problemBody } from "../problems";
+import { jsonAnswer, jsonBody, problemResponses, ProblemSchema, router } from "../admin/common";
+
+export const QuoteRequestSchema = z
+  .strictObject({
+    method: z.string().regex(/^[A-Za-z]+$/, "an HTTP method").transform((m) => m.toUpperCase()),
+    path: z.string().regex(/^\/\S*$/, "a path starting with /, optionally with a query"),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.unknown().optional().openapi({ description: "a JSON value, or a string sent as is" }),
+  })
+  .openapi("QuoteRequest");
+
+export const QuoteAnswer = z
+  .object({
+    allowed: z.boolean(),
+    surface: z.string().nullable(),
+    rule: z.string().nullable(),
+    units: z.number().int().nullable().openapi({ description: "null when only the response can tell (response-header, response-bytes)" }),
+    cost: z.string().nullable(),
+    incentives: z.array(z.string()),
+    unit: z.string().optional(),
+    replay: z.boolean().optional(),
+    problem: ProblemSchema.optional(),
+  })
+  .openapi("Quote");
+export type QuoteAnswer = z.infer<typeof QuoteAnswer>;
+
+const quoteRoute = createRoute({
+  method: "post",
+  path: "/quote",
+  summary: "Predict admission and cost of a request before making it; no side effects",
+  security: [{ apiKey: [] }],
+  request: { body: jsonBody(QuoteRequestSchema) },
+  responses: { 200: jsonAnswer(QuoteAnswer, "the quote"), ...problemResponses },
+});
+
+const bodyBytes = (body: unknown): ArrayBuffer | null => {
+  if (body === undefined) return null;
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return new TextEncoder().encode(text).buffer as ArrayBuffer;
+};
+
+async function quote(c: Context<AppEnv>, described: z.infer<typeof QuoteRequestSchema>): Promise<QuoteAnswer> {
+  const principal = await authenticate(c.env, c.req.raw.headers);
+  const url = new URL(described.path, "http://quote.invalid");
+  const headers = new Headers(described.headers);
+  const limiter = limiterOf(c.env, principal.tenantId);
+  let surface: string | null = null;
+  let rule: string | null = null;
+  try {
+    const snapshot = await new CatalogStore(c.env.DB, c.env.CACHE, c.get("clock")).current();
+    surface = classify(snapshot, described.method, url.pathname);
+    const terms = surfaceTerms(snapshot!.catalog, surface);
+    const body = bodyBytes(described.body);
+    const units = requestUnits(terms.meter, body);
+    const key = idempotencyKeyOf(headers);
+    const claim = key !== null && keepsResponses(described.method) ? await idempotencyClaim(key, described.method, url, body ?? new ArrayBuffer(0)) : undefined;
+    const result: QuoteResult = await limiter.quote({
+      keyId: principal.keyId,
+      surface,
+      terms,
+      units,
+      // The conditional incentive depends on the origin answering 304: it cannot be quoted.
+      signals: { idempotencyKey: key !== null && isUnsafe(described.method), notModified: false },
+      ...(claim && { idempotency: claim }),
+    });
+    if (result.kind === "refused") throw refusalProblem(result, surface);
+    rule = result.policy.rule;
+    const unit = result.policy.meter.unit;
+    if (result.kind === "replay") return { allowed: true, surface, rule, units: 0, cost: "0", incentives: [], unit, replay: true };
+    if (!result.charge) return { allowed: true, surface, rule, units: null, cost: null, incentives: [], unit };
+    return { allowed: true, surface, rule, units: result.charge.units, cost: formatMoney(result.charge.cost), incentives: result.charge.incentives, unit };
+  } catch (error) {
+    if (!(error instanceof Problem)) throw error;
+    // A revoked or suspended caller is told that, whatever it asked about (as on the request path).
+    const denied = error.code === "no-surface" || error.code === "invalid-request" ? await limiter.checkKey(principal.keyId) : null;
+    const p = denied ? problem(denied.code, { detail: denied.detail }) : error;
+    if (denied) surface = null;
+    return { allowed: false, surface, rule, units: 0, cost: "0", incentives: [], problem: problemBody(p) };
+  }
+}
+
+export const quoteRoutes = router().openapi(quoteRoute, async (c) => {
+  let answer: QuoteAnswer;
+  try {
+    answer = await quote(c, c.req.valid("json"));
+  } catch (error) {
+    if (error instanceof Problem) throw error;
+    console.error("limiter failed during a quote", error);
+    throw problem("limiter-unavailable", { detail: "The rate limiter could not answer; try again shortly.", retryAfter: 1 });
+  }
+  return c.json(answer, 200);
+});
