@@ -64,8 +64,8 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
 
 function asProblem(error: unknown): Problem {
   if (error instanceof Problem) return error;
-  if (error instanceof HTTPException && error.status === 400) {
-    // Hono's validators throw this for a body that is not JSON.
+  if (error instanceof HTTPException && (error.status === 400 || error.status === 415)) {
+    // Hono's validators throw these for a body that is not JSON or not sent as JSON.
     return problem("invalid-request", { detail: error.message, errors: [{ path: "", message: error.message }] });
   }
   console.error("unhandled error", error);

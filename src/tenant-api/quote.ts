@@ -2,7 +2,7 @@
 // for request-counted meters, its exact charge — by the same steps as a real request
 // (authenticate, classify, meter, the limiter's evaluation, pricing) without side effects.
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { CatalogStore } from "../catalog/store";
 import type { AppEnv } from "../env";
 import { limiterOf, refusalProblem } from "../gateway/admit";
@@ -56,7 +56,7 @@ const bodyBytes = (body: unknown): ArrayBuffer | null => {
 };
 
 async function quote(c: Context<AppEnv>, described: z.infer<typeof QuoteRequestSchema>): Promise<QuoteAnswer> {
-  const principal = await authenticate(c.env, c.req.raw.headers);
+  const principal = c.get("principal");
   const url = new URL(described.path, "http://quote.invalid");
   const headers = new Headers(described.headers);
   const limiter = limiterOf(c.env, principal.tenantId);
@@ -95,7 +95,16 @@ async function quote(c: Context<AppEnv>, described: z.infer<typeof QuoteRequestS
   }
 }
 
-export const quoteRoutes = router().openapi(quoteRoute, async (c) => {
+/** Tenant endpoints know their caller before they read its input. */
+export const tenantAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("principal", await authenticate(c.env, c.req.raw.headers));
+  await next();
+};
+
+const quoteRouter = router();
+quoteRouter.use("/quote", tenantAuth);
+
+export const quoteRoutes = quoteRouter.openapi(quoteRoute, async (c) => {
   let answer: QuoteAnswer;
   try {
     answer = await quote(c, c.req.valid("json"));
