@@ -9,6 +9,9 @@ import { keyRoutes } from "./admin/keys";
 import { limitRoutes } from "./admin/limits";
 import { tenantRoutes } from "./admin/tenants";
 import { quoteRoutes } from "./tenant-api/quote";
+import { ownUsageRoutes } from "./tenant-api/usage";
+import { usageRoutes } from "./admin/usage";
+import { auditRoutes } from "./admin/audit";
 import { systemClock, type Clock } from "./clock";
 import { docsPage } from "./docs/page";
 import type { AppEnv } from "./env";
@@ -36,9 +39,12 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", tenantRoutes);
   admin.route("/", keyRoutes);
   admin.route("/", limitRoutes);
+  admin.route("/", usageRoutes);
+  admin.route("/", auditRoutes);
   app.route("/_tollgate/admin", admin);
 
   app.route("/_tollgate", quoteRoutes);
+  app.route("/_tollgate", ownUsageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer", description: "a tenant API key (tg_…)" });

@@ -6,7 +6,7 @@ import type { AppEnv } from "../env";
 import { Catalog, parseCatalog } from "../catalog/schema";
 import { CatalogStore } from "../catalog/store";
 import { problem } from "../problems";
-import { jsonAnswer, problemResponses, router } from "./common";
+import { audit, jsonAnswer, problemResponses, router } from "./common";
 
 const CatalogVersion = z.object({ version: z.number().int() }).openapi("CatalogVersion");
 
@@ -57,6 +57,7 @@ const catalogRouter = router();
 catalogRouter.openAPIRegistry.registerPath(putCatalog);
 catalogRouter.put("/catalog", async (c) => {
   const result = await storeOf(c.env, c.get("clock")).put(await validCatalog(c));
+  if (result.changed) await audit(c, { action: "catalog.put", target: "catalog", before: result.previous === null ? null : { version: result.previous }, after: { version: result.version } });
   return c.json({ version: result.version }, 200);
 });
 

@@ -6,6 +6,13 @@ import { issuesOf } from "../catalog/schema";
 import { timingSafeEqualStrings } from "../crypto";
 import type { AppEnv } from "../env";
 import { problem } from "../problems";
+import { ADMIN_ACTOR, recordAudit, type AuditEntry } from "../audit/log";
+import type { Context } from "hono";
+
+/** Records an admin mutation that has just succeeded. */
+export function audit(c: Context<AppEnv>, entry: Omit<AuditEntry, "actor">): Promise<void> {
+  return recordAudit(c.env.DB, c.get("clock"), { actor: ADMIN_ACTOR, ...entry });
+}
 
 export const ProblemSchema = z
   .object({

@@ -1,7 +1,7 @@
 // /_tollgate/admin/tenants/:id/keys: issue, list, revoke (CONTRACT §5).
 import { createRoute, z } from "@hono/zod-openapi";
 import { TenantId } from "../tenants/schema";
-import { jsonAnswer, jsonBody, problemResponses, router } from "./common";
+import { audit, jsonAnswer, jsonBody, problemResponses, router } from "./common";
 import { tenantStore } from "./tenants";
 
 const KeySummary = z
@@ -54,11 +54,16 @@ export const keyRoutes = router()
   .openapi(createKey, async (c) => {
     const body = c.req.valid("json") ?? {};
     const expiresAt = body.expiresAt === undefined ? undefined : new Date(body.expiresAt).toISOString();
-    return c.json(await tenantStore(c).createKey(c.req.valid("param").id, { name: body.name, expiresAt }), 201);
+    const tenantId = c.req.valid("param").id;
+    const created = await tenantStore(c).createKey(tenantId, { name: body.name, expiresAt });
+    const { key: _secret, ...summary } = created; // the key itself is never audited
+    await audit(c, { action: "key.create", target: `tenant:${tenantId}/key:${created.id}`, before: null, after: summary });
+    return c.json(created, 201);
   })
   .openapi(listKeys, async (c) => c.json(await tenantStore(c).listKeys(c.req.valid("param").id), 200))
   .openapi(revokeKey, async (c) => {
     const { id, keyId } = c.req.valid("param");
-    await tenantStore(c).revokeKey(id, keyId);
+    const { before, after } = await tenantStore(c).revokeKey(id, keyId);
+    await audit(c, { action: "key.revoke", target: `tenant:${id}/key:${keyId}`, before, after });
     return c.body(null, 204);
   });

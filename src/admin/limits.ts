@@ -1,11 +1,11 @@
 // /_tollgate/admin/tenants/:id/limits: the limiter's live view, and resets (CONTRACT §5).
 import { createRoute, z } from "@hono/zod-openapi";
 import { limiterOf } from "../gateway/admit";
-import { surfaceTerms } from "../limiter/policy";
+import { callableTerms } from "../limiter/policy";
 import { problem } from "../problems";
 import { TenantId } from "../tenants/schema";
-import { jsonAnswer, jsonBody, problemResponses, router } from "./common";
-import { currentCatalog, effectiveSurfaces, tenantStore } from "./tenants";
+import { audit, jsonAnswer, jsonBody, problemResponses, router } from "./common";
+import { currentCatalog, tenantStore } from "./tenants";
 
 const SurfaceLimits = z
   .object({
@@ -43,8 +43,7 @@ export const limitRoutes = router()
     const tenant = await tenantStore(c).get(c.req.valid("param").id);
     const catalog = await currentCatalog(c);
     if (!catalog) return c.json({}, 200);
-    const terms = Object.fromEntries(Object.keys(effectiveSurfaces(catalog, tenant)).map((s) => [s, surfaceTerms(catalog, s)]));
-    const limits = await limiterOf(c.env, tenant.id).limits(terms);
+    const limits = await limiterOf(c.env, tenant.id).limits(callableTerms(catalog, tenant));
     // The view of CONTRACT §5: drop the fields headers need but the admin view does not promise.
     const view = Object.fromEntries(
       Object.entries(limits).map(([s, l]) => [
@@ -66,6 +65,8 @@ export const limitRoutes = router()
     if (surface !== undefined && !(catalog && Object.hasOwn(catalog.surfaces, surface))) {
       throw problem("invalid-request", { detail: `Unknown surface "${surface}".`, errors: [{ path: "/surface", message: "unknown surface" }] });
     }
+    const before = await limiterOf(c.env, tenant.id).limits(catalog ? callableTerms(catalog, tenant) : {});
     await limiterOf(c.env, tenant.id).reset(surface ?? null, what);
+    await audit(c, { action: "limits.reset", target: `tenant:${tenant.id}`, before: surface === undefined ? before : { [surface]: before[surface] }, after: { surface: surface ?? null, what } });
     return c.body(null, 204);
   });

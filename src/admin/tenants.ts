@@ -4,11 +4,11 @@ import type { Context } from "hono";
 import type { Catalog } from "../catalog/schema";
 import { CatalogStore } from "../catalog/store";
 import type { AppEnv } from "../env";
-import { effectivePolicy, surfaceTerms } from "../limiter/policy";
+import { callableTerms, effectivePolicy } from "../limiter/policy";
 import { problem, type ValidationIssue } from "../problems";
 import { Tenant, TenantCreate, TenantId, TenantPatch } from "../tenants/schema";
 import { TenantStore } from "../tenants/store";
-import { conflictResponse, jsonAnswer, jsonBody, problemResponses, router } from "./common";
+import { audit, conflictResponse, jsonAnswer, jsonBody, problemResponses, router } from "./common";
 
 export const tenantStore = (c: Context<AppEnv>) => new TenantStore(c.env, c.get("clock"));
 export const currentCatalog = async (c: Context<AppEnv>) => (await new CatalogStore(c.env.DB, c.env.CACHE, c.get("clock")).current())?.catalog ?? null;
@@ -42,9 +42,8 @@ const TenantWithLimits = Tenant.extend({ surfaces: z.record(z.string(), Effectiv
 export function effectiveSurfaces(catalog: Catalog | null, tenant: Tenant): Record<string, z.infer<typeof EffectiveSurface>> {
   if (!catalog) return {};
   const out: Record<string, z.infer<typeof EffectiveSurface>> = {};
-  for (const surface of Object.keys(catalog.surfaces)) {
-    const p = effectivePolicy(tenant, surface, surfaceTerms(catalog, surface));
-    if (p.rule === "prohibited" || (p.rule === "premium" && !tenant.addons.includes(surface))) continue;
+  for (const [surface, terms] of Object.entries(callableTerms(catalog, tenant))) {
+    const p = effectivePolicy(tenant, surface, terms);
     out[surface] = {
       rule: p.rule,
       unit: p.meter.unit,
@@ -108,7 +107,9 @@ export const tenantRoutes = router()
   .openapi(createTenant, async (c) => {
     const input = c.req.valid("json");
     checkTerms(await currentCatalog(c), input);
-    return c.json(await tenantStore(c).create(input), 201);
+    const tenant = await tenantStore(c).create(input);
+    await audit(c, { action: "tenant.create", target: `tenant:${tenant.id}`, before: null, after: tenant });
+    return c.json(tenant, 201);
   })
   .openapi(listTenants, async (c) => {
     const { limit, cursor } = c.req.valid("query");
@@ -121,10 +122,12 @@ export const tenantRoutes = router()
   .openapi(patchTenant, async (c) => {
     const patch = c.req.valid("json");
     checkTerms(await currentCatalog(c), patch);
-    const { after } = await tenantStore(c).update(c.req.valid("param").id, patch);
+    const { before, after } = await tenantStore(c).update(c.req.valid("param").id, patch);
+    await audit(c, { action: "tenant.update", target: `tenant:${after.id}`, before, after });
     return c.json(after, 200);
   })
   .openapi(deleteTenant, async (c) => {
-    await tenantStore(c).delete(c.req.valid("param").id);
+    const before = await tenantStore(c).delete(c.req.valid("param").id);
+    await audit(c, { action: "tenant.delete", target: `tenant:${before.id}`, before, after: null });
     return c.body(null, 204);
   });

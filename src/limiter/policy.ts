@@ -61,3 +61,13 @@ export function ruleRefusal(policy: EffectivePolicy, addons: string[]): "surface
   if (policy.rule === "premium" && !addons.includes(policy.surface)) return "premium-required";
   return null;
 }
+
+/** The terms of every surface of the catalog this tenant may call (rule not refusing it). */
+export function callableTerms(catalog: Catalog, tenant: TenantTerms): Record<string, SurfaceTerms> {
+  const out: Record<string, SurfaceTerms> = {};
+  for (const surface of Object.keys(catalog.surfaces)) {
+    const terms = surfaceTerms(catalog, surface);
+    if (ruleRefusal(effectivePolicy(tenant, surface, terms), tenant.addons) === null) out[surface] = terms;
+  }
+  return out;
+}

@@ -17,6 +17,9 @@ import {
 } from "./idempotency";
 import { effectivePolicy, ruleRefusal, type EffectivePolicy, type SurfaceTerms, type TenantTerms } from "./policy";
 import { periodBounds, secondsToPeriodEnd } from "./quota-period";
+import { flushToD1 } from "../metering/flush";
+import { rollUp, type UsageEvent } from "../metering/rollup";
+import { writeUsageSummary } from "../metering/summary";
 import { take, view as bucketView, refill, type BucketState } from "./token-bucket";
 
 export interface TenantState extends TenantTerms {
@@ -154,7 +157,38 @@ CREATE TABLE IF NOT EXISTS usage_events (
   early_retry INTEGER NOT NULL DEFAULT 0, units INTEGER NOT NULL DEFAULT 0,
   cost INTEGER NOT NULL DEFAULT 0, savings INTEGER NOT NULL DEFAULT 0, incentives TEXT,
   catalog_version INTEGER);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
+
+/** Usage events are flushed to the D1 rollups this long after they are recorded (at most). */
+export const FLUSH_DELAY_MS = 5_000;
+const FLUSH_BATCH = 500;
+/** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §5 retention, README). */
+export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+interface EventRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  at: number;
+  surface: string | null;
+  outcome: UsageEvent["outcome"];
+  early_retry: number;
+  units: number;
+  cost: number;
+  savings: number;
+  incentives: string | null;
+}
+
+const eventOf = (r: EventRow): UsageEvent => ({
+  seq: r.seq,
+  at: r.at,
+  surface: r.surface,
+  outcome: r.outcome,
+  earlyRetry: r.early_retry === 1,
+  units: r.units,
+  cost: r.cost,
+  savings: r.savings,
+  incentives: r.incentives === null ? [] : (JSON.parse(r.incentives) as string[]),
+});
 
 const refusalStatus: Record<RefusalCode, number> = {
   unauthenticated: 401,
@@ -177,6 +211,8 @@ export class TenantLimiter extends DurableObject<Env> {
   /** Replaced by tests through runInDurableObject to drive time. */
   clock: Clock = systemClock;
   private readonly sql: SqlStorage;
+  /** The alarm time last set by this instance; undefined when unknown (after start or an alarm). */
+  private nextAlarm: number | null | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -230,18 +266,18 @@ export class TenantLimiter extends DurableObject<Env> {
 
     if (req.idempotency) {
       const verdict = verdictOf(this.idempotencyRow(req.idempotency.key), req.idempotency, now);
-      if (verdict.kind === "in-use") return refuse({ code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight." });
-      if (verdict.kind === "reused") return refuse({ code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request." });
+      if (verdict.kind === "in-use") return this.afterEvent(refuse({ code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight." }));
+      if (verdict.kind === "reused") return this.afterEvent(refuse({ code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request." }));
       if (verdict.kind === "replay") {
         this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: verdict.response.status, outcome: "replayed", catalogVersion: req.catalogVersion });
-        return { kind: "replay", response: verdict.response, policy };
+        return this.afterEvent({ kind: "replay", response: verdict.response, policy });
       }
     }
 
     const evaluation = this.evaluate(tenant, policy, req.units, now);
     if (!evaluation.ok) {
       const { ok: _, ...refusal } = evaluation;
-      return refuse(refusal);
+      return this.afterEvent(refuse(refusal));
     }
 
     const admissionId = crypto.randomUUID();
@@ -284,7 +320,7 @@ export class TenantLimiter extends DurableObject<Env> {
       }
     });
     const result: AdmitResult = { kind: "admitted", admissionId, policy, limits: this.limitsOf(policy, now) };
-    if (firstRecord) await this.scheduleAlarm(now + IDEMPOTENCY_TTL_MS);
+    if (firstRecord) await this.ensureAlarm(now + IDEMPOTENCY_TTL_MS);
     return result;
   }
 
@@ -322,19 +358,19 @@ export class TenantLimiter extends DurableObject<Env> {
    * A request refused before admission (no surface matched, invalid body): the key is checked
    * first, so a revoked key is told so whatever it asked; otherwise the refusal is recorded.
    */
-  refuse(req: { requestId: string; keyId: string; surface: string | null; code: string; status: number; catalogVersion: number | null }): { code: RefusalCode; detail: string } | null {
+  async refuse(req: { requestId: string; keyId: string; surface: string | null; code: string; status: number; catalogVersion: number | null }): Promise<{ code: RefusalCode; detail: string } | null> {
     const now = this.clock.now();
     const denied = this.checkPrincipal(this.getTenant(), req.keyId, now);
     if (denied) return denied;
     this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: req.status, outcome: "rejected", reason: req.code, ...(req.catalogVersion !== null && { catalogVersion: req.catalogVersion }) });
-    return null;
+    return this.afterEvent(null);
   }
 
   /**
    * Charges (origin answered below 500) or releases (origin failed) an admission, and records its
    * usage event in the same transaction. Idempotent: settling twice answers the first settlement.
    */
-  settle(req: SettleRequest): Settlement {
+  async settle(req: SettleRequest): Promise<Settlement> {
     const now = this.clock.now();
     const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", req.admissionId).toArray()[0];
     if (!row) return nothingCharged; // lease expired: released uncharged
@@ -378,15 +414,55 @@ export class TenantLimiter extends DurableObject<Env> {
         catalogVersion: row.catalog_version,
       });
     });
-    return settlement;
+    return this.afterEvent(settlement);
   }
 
-  /** Idempotency records expire after 24 hours; purged here, never on the request path. */
+  /**
+   * Flushes usage to the D1 rollups, purges expired idempotency records and old flushed events —
+   * never on the request path. A failed D1 write throws, and the runtime retries the alarm.
+   */
   override async alarm(): Promise<void> {
+    this.nextAlarm = undefined;
+    await this.flush();
     const now = this.clock.now();
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
-    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM idempotency").one().at;
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    this.sql.exec("DELETE FROM usage_events WHERE seq <= ? AND at <= ?", this.flushedThrough(), now - EVENT_RETENTION_MS);
+    const candidates = [
+      this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM idempotency").one().at,
+      this.pendingEvents() > 0 ? now + FLUSH_DELAY_MS : null,
+      ((at) => (at === null ? null : at + EVENT_RETENTION_MS))(this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM usage_events").one().at),
+    ].filter((at): at is number => at !== null);
+    if (candidates.length > 0) await this.ensureAlarm(Math.max(now + 1, Math.min(...candidates)));
+  }
+
+  /**
+   * Moves every unflushed usage event into the D1 rollups (exactly once, see metering/flush.ts)
+   * and refreshes the tenant's current-period summary in KV. Usage reads call this first, so
+   * they include every request answered before them.
+   */
+  async flush(): Promise<{ flushed: number }> {
+    const tenant = this.getTenant();
+    if (!tenant) return { flushed: 0 };
+    let flushed = 0;
+    for (;;) {
+      const from = this.flushedThrough();
+      const events = this.sql
+        .exec<EventRow>("SELECT seq, at, surface, outcome, early_retry, units, cost, savings, incentives FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", from, FLUSH_BATCH)
+        .toArray()
+        .map(eventOf);
+      if (events.length === 0) break;
+      const to = events.at(-1)!.seq;
+      const watermark = await flushToD1(this.env.DB, { tenant: tenant.id, fromSeq: from, toSeq: to, deltas: rollUp(events) });
+      // Another flush may have moved on meanwhile: never move the watermark backwards.
+      this.sql.exec(
+        "INSERT INTO meta (name, value) VALUES ('flushed_through', ?) ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+        watermark,
+      );
+      if (watermark < to) throw new Error(`usage flush of ${tenant.id} did not apply: D1 watermark ${watermark} < ${to}`);
+      flushed += events.length;
+    }
+    if (flushed > 0) await writeUsageSummary(this.env, tenant.id, this.clock.now());
+    return { flushed };
   }
 
   /** Frees the concurrency slot of a settled admission once its response body has ended. */
@@ -483,9 +559,28 @@ export class TenantLimiter extends DurableObject<Env> {
     );
   }
 
-  private async scheduleAlarm(at: number): Promise<void> {
+  /** Makes sure an alarm fires no later than `at`. */
+  private async ensureAlarm(at: number): Promise<void> {
+    if (this.nextAlarm !== undefined && this.nextAlarm !== null && this.nextAlarm <= at) return;
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    if (current === null || current > at) {
+      await this.ctx.storage.setAlarm(at);
+      this.nextAlarm = at;
+    } else this.nextAlarm = current;
+  }
+
+  /** Every recorded usage event is flushed within FLUSH_DELAY_MS. */
+  private async afterEvent<T>(result: T): Promise<T> {
+    await this.ensureAlarm(this.clock.now() + FLUSH_DELAY_MS);
+    return result;
+  }
+
+  private flushedThrough(): number {
+    return this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'flushed_through'").toArray()[0]?.value ?? 0;
+  }
+
+  private pendingEvents(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage_events WHERE seq > ?", this.flushedThrough()).one().n;
   }
 
   /** The strong check of a key and its tenant (CONTRACT §3.1, §4): null when they may proceed. */

@@ -1,0 +1,55 @@
+// Writing a batch of rollup deltas to D1, exactly once. The batch is one D1 transaction whose
+// every upsert only applies while the tenant's watermark still equals `fromSeq`, and whose last
+// statement moves the watermark to `toSeq`. A flush repeated after a crash (D1 written, limiter
+// not yet trimmed) therefore changes nothing, and the limiter learns the watermark from D1.
+import { INCENTIVE_COLUMNS, type RollupDelta } from "./rollup";
+
+export interface FlushBatch {
+  tenant: string;
+  fromSeq: number;
+  toSeq: number;
+  deltas: RollupDelta[];
+}
+
+const incentiveColumns = Object.values(INCENTIVE_COLUMNS);
+const counters = ["requests", "charged", "rejected", "early_retries", "units", "cost", "savings", ...incentiveColumns];
+
+const upsert = `INSERT INTO usage_rollups (tenant, surface, granularity, period_start, ${counters.join(", ")})
+  SELECT ?, ?, ?, ?, ${counters.map(() => "?").join(", ")}
+  WHERE (SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?) = ?
+  ON CONFLICT (tenant, surface, granularity, period_start) DO UPDATE SET
+  ${counters.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`;
+
+/** Writes the batch; answers the tenant's watermark after it (≥ toSeq when this or an earlier flush applied). */
+export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<number> {
+  const { tenant, fromSeq, toSeq } = batch;
+  const statements = [
+    db.prepare("INSERT INTO usage_watermarks (tenant, flushed_seq) VALUES (?, 0) ON CONFLICT (tenant) DO NOTHING").bind(tenant),
+    ...batch.deltas.map((d) =>
+      db
+        .prepare(upsert)
+        .bind(
+          tenant,
+          d.surface,
+          d.granularity,
+          d.periodStart,
+          d.requests,
+          d.charged,
+          d.rejected,
+          d.earlyRetries,
+          d.units,
+          d.cost,
+          d.savings,
+          d.incentives["idempotency-key"],
+          d.incentives.batch,
+          d.incentives.conditional,
+          tenant,
+          fromSeq,
+        ),
+    ),
+    db.prepare("UPDATE usage_watermarks SET flushed_seq = ? WHERE tenant = ? AND flushed_seq = ?").bind(toSeq, tenant, fromSeq),
+    db.prepare("SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?").bind(tenant),
+  ];
+  const results = await db.batch<{ flushed_seq: number }>(statements);
+  return results.at(-1)?.results[0]?.flushed_seq ?? fromSeq;
+}

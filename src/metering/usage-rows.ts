@@ -1,0 +1,79 @@
+// Reading rollup rows from D1 (CONTRACT §5): the row shape of the API, money as decimal strings.
+import { formatMoney } from "../pricing/money";
+import { INCENTIVE_COLUMNS, type Granularity, type IncentiveName } from "./rollup";
+
+export interface RollupRow {
+  tenant: string;
+  surface: string;
+  granularity: Granularity;
+  periodStart: string;
+  requests: number;
+  charged: number;
+  rejected: number;
+  earlyRetries: number;
+  units: number;
+  cost: string;
+  savings: string;
+  incentives: Partial<Record<IncentiveName, number>>;
+}
+
+export interface UsageFilter {
+  tenant?: string | undefined;
+  surface?: string | undefined;
+  from?: string | undefined; // ISO, inclusive on periodStart
+  to?: string | undefined; // ISO, exclusive on periodStart
+  granularity: Granularity;
+}
+
+interface Row {
+  tenant: string;
+  surface: string;
+  granularity: Granularity;
+  period_start: string;
+  requests: number;
+  charged: number;
+  rejected: number;
+  early_retries: number;
+  units: number;
+  cost: number;
+  savings: number;
+  incentive_idempotency_key: number;
+  incentive_batch: number;
+  incentive_conditional: number;
+}
+
+export function rowOf(r: Row): RollupRow {
+  const incentives: RollupRow["incentives"] = {};
+  for (const [name, column] of Object.entries(INCENTIVE_COLUMNS) as [IncentiveName, keyof Row][]) {
+    const n = r[column] as number;
+    if (n > 0) incentives[name] = n;
+  }
+  return {
+    tenant: r.tenant,
+    surface: r.surface,
+    granularity: r.granularity,
+    periodStart: r.period_start,
+    requests: r.requests,
+    charged: r.charged,
+    rejected: r.rejected,
+    earlyRetries: r.early_retries,
+    units: r.units,
+    cost: formatMoney(r.cost),
+    savings: formatMoney(r.savings),
+    incentives,
+  };
+}
+
+export async function queryRollups(db: D1Database, f: UsageFilter): Promise<RollupRow[]> {
+  const where = ["granularity = ?"];
+  const args: (string | number)[] = [f.granularity];
+  if (f.tenant !== undefined) (where.push("tenant = ?"), args.push(f.tenant));
+  if (f.surface !== undefined) (where.push("surface = ?"), args.push(f.surface));
+  if (f.from !== undefined) (where.push("period_start >= ?"), args.push(f.from));
+  if (f.to !== undefined) (where.push("period_start < ?"), args.push(f.to));
+  const { results } = await db
+    .prepare(`SELECT * FROM usage_rollups WHERE ${where.join(" AND ")} ORDER BY period_start, tenant, surface`)
+    .bind(...args)
+    .all<Row>();
+  return results.map(rowOf);
+}
