@@ -1,0 +1,15 @@
+// How long usage lives (README, Retention): raw events 7 days after their flush (in each limiter),
+// hourly rollups 90 days, daily rollups 2 years, monthly rollups and the audit log for good.
+// Run daily by the Worker's cron trigger.
+
+const DAY_MS = 86_400_000;
+export const ROLLUP_RETENTION_DAYS = { hour: 90, day: 730 } as const;
+
+export async function purgeExpiredRollups(db: D1Database, now: number): Promise<{ hour: number; day: number }> {
+  const cutoff = (days: number) => new Date(now - days * DAY_MS).toISOString();
+  const [hour, day] = await db.batch([
+    db.prepare("DELETE FROM usage_rollups WHERE granularity = 'hour' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.hour)),
+    db.prepare("DELETE FROM usage_rollups WHERE granularity = 'day' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.day)),
+  ]);
+  return { hour: hour?.meta.changes ?? 0, day: day?.meta.changes ?? 0 };
+}

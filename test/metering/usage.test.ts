@@ -1,0 +1,248 @@
+// Usage metering end to end (CONTRACT §5): exact, durable, read-your-writes, isolated, exportable.
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import Papa from "papaparse";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/clock";
+import { flushToD1 } from "../../src/metering/flush";
+import { rollUp, type UsageEvent } from "../../src/metering/rollup";
+import { formatMoney, parseMoney } from "../../src/pricing/money";
+import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
+import type { RollupRow } from "../../src/metering/usage-rows";
+import { admin, adminOk, call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
+
+beforeAll(async () => {
+  await loadCatalog({
+    currency: "USD",
+    surfaces: {
+      items: { routes: ["POST /items"], meter: { unit: "item", count: { from: "json-array", pointer: "/items" } } },
+      feed: { routes: ["GET /v1/events"], meter: { unit: "event", count: { from: "response-header", name: "Events-Delivered" } } },
+      tight: { routes: ["GET /tight"] },
+      closed: { routes: ["GET /closed"] },
+    },
+    plans: {
+      p: {
+        surfaces: {
+          items: { rule: "metered", price: { unit: "0.333333" } },
+          feed: { rule: "metered", price: { unit: "0.01" } },
+          tight: { rule: "metered", price: { unit: "0.05" }, rate: { limit: 1, window: 3600 } },
+          closed: { rule: "prohibited" },
+        },
+        incentives: { "idempotency-key": 0.9, batch: { minUnits: 4, multiplier: 0.5 }, conditional: 0.1 },
+      },
+    },
+  });
+});
+
+const limiter = (tenant: string) => (env.LIMITER as DurableObjectNamespace<TenantLimiter>).getByName(tenant);
+
+async function usage(tenant: string, granularity = "day"): Promise<RollupRow[]> {
+  return adminOk<RollupRow[]>("GET", `/usage?tenant=${tenant}&granularity=${granularity}`);
+}
+
+const totals = (rows: RollupRow[]) => ({
+  requests: rows.reduce((n, r) => n + r.requests, 0),
+  units: rows.reduce((n, r) => n + r.units, 0),
+  cost: formatMoney(rows.reduce((n, r) => n + parseMoney(r.cost), 0)),
+});
+
+type Step = "items" | "items-batch" | "items-key" | "items-5xx" | "feed" | "feed-304" | "tight" | "closed" | "nowhere" | "replay";
+
+async function perform(key: string, step: Step, i: number): Promise<Response> {
+  const items = (n: number) => JSON.stringify({ items: Array.from({ length: n }, () => i) });
+  switch (step) {
+    case "items":
+      return call(key, "/items", { method: "POST", body: items(1 + (i % 3)) });
+    case "items-batch":
+      return call(key, "/items", { method: "POST", body: items(5) });
+    case "items-key":
+      return call(key, "/items", { method: "POST", body: items(2), headers: { "Idempotency-Key": `k-${i}` } });
+    case "replay":
+      return call(key, "/items", { method: "POST", body: items(2), headers: { "Idempotency-Key": "replayed" } });
+    case "items-5xx":
+      return call(key, "/items?status=502", { method: "POST", body: items(2) });
+    case "feed":
+      return call(key, `/v1/events?limit=${1 + (i % 4)}`);
+    case "feed-304":
+      return call(key, "/v1/events?limit=2", { headers: { "If-None-Match": '"events-2"' } });
+    case "tight":
+      return call(key, "/tight");
+    case "closed":
+      return call(key, "/closed");
+    case "nowhere":
+      return call(key, "/nowhere");
+  }
+}
+
+describe("rollups equal what clients were answered", () => {
+  it("over a generated mix of charged, rejected, replayed, failed and discounted traffic", async () => {
+    const steps = fc.sample(fc.array(fc.constantFrom<Step>("items", "items-batch", "items-key", "items-5xx", "feed", "feed-304", "tight", "closed", "nowhere", "replay"), { minLength: 40, maxLength: 40 }), { numRuns: 1, seed: 7 })[0]!;
+    const { key } = await tenantWithKey({ id: "mix", plan: "p" });
+    let units = 0;
+    let cost = 0;
+    let rejected = 0;
+    for (const [i, step] of steps.entries()) {
+      const res = await perform(key, step, i);
+      await res.arrayBuffer();
+      if (res.headers.get("Content-Type") === "application/problem+json") rejected++;
+      units += Number(res.headers.get("Tollgate-Units") ?? 0);
+      cost += parseMoney(res.headers.get("Tollgate-Cost") ?? "0");
+    }
+    for (const granularity of ["hour", "day", "month"]) {
+      expect(totals(await usage("mix", granularity))).toEqual({ requests: steps.length, units, cost: formatMoney(cost) });
+    }
+    const day = await usage("mix");
+    expect(rejected).toBeGreaterThan(0);
+    expect(day.reduce((n, r) => n + r.rejected, 0)).toBe(rejected);
+    expect(day.reduce((n, r) => n + r.charged, 0)).toBeGreaterThan(0);
+    expect(new Set(steps).size).toBeGreaterThan(6); // the mix really is mixed
+    expect(day.some((r) => parseMoney(r.savings) > 0)).toBe(true); // incentives were in it
+  });
+});
+
+describe("read-your-writes and durability", () => {
+  it("a usage read includes the request answered just before it, with no alarm run", async () => {
+    const { key } = await tenantWithKey({ id: "ryw", plan: "p" });
+    const res = await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2, 3] }) });
+    await res.arrayBuffer();
+    const rows = await usage("ryw");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ tenant: "ryw", surface: "items", requests: 1, charged: 1, units: 3, cost: "0.999999", savings: "0" });
+  });
+
+  it("the alarm flushes, and flushing twice changes nothing", async () => {
+    const { key } = await tenantWithKey({ id: "twice", plan: "p" });
+    for (let i = 0; i < 3; i++) await (await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [i] }) })).arrayBuffer();
+    expect(await runDurableObjectAlarm(limiter("twice"))).toBe(true);
+    const first = await usage("twice");
+    await limiter("twice").flush();
+    await runDurableObjectAlarm(limiter("twice"));
+    expect(await usage("twice")).toEqual(first);
+    expect(totals(first)).toMatchObject({ requests: 3, units: 3 });
+  });
+
+  it("a crash between the D1 write and the trim counts nothing twice", async () => {
+    const { key } = await tenantWithKey({ id: "crash", plan: "p" });
+    for (let i = 0; i < 4; i++) await (await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2] }) })).arrayBuffer();
+    // Write the pending events to D1 exactly as a flush would, then "crash": the limiter never trims.
+    await runInDurableObject(limiter("crash"), async (_: TenantLimiter, state) => {
+      const rows = state.storage.sql.exec<{ seq: number; at: number; surface: string; outcome: UsageEvent["outcome"]; units: number; cost: number; savings: number }>("SELECT * FROM usage_events ORDER BY seq").toArray();
+      const events: UsageEvent[] = rows.map((r) => ({ ...r, earlyRetry: false, incentives: [] }));
+      await flushToD1(env.DB, { tenant: "crash", fromSeq: 0, toSeq: events.at(-1)!.seq, deltas: rollUp(events) });
+    });
+    await evictDurableObject(limiter("crash"));
+    await limiter("crash").flush();
+    expect(totals(await usage("crash"))).toEqual({ requests: 4, units: 8, cost: formatMoney(8 * 333_333) });
+    await runDurableObjectAlarm(limiter("crash"));
+  });
+
+  it("unflushed usage survives eviction of the limiter", async () => {
+    const { key } = await tenantWithKey({ id: "evicted", plan: "p" });
+    await (await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1] }) })).arrayBuffer();
+    await evictDurableObject(limiter("evicted"));
+    expect(totals(await usage("evicted"))).toMatchObject({ requests: 1, units: 1 });
+  });
+
+  it("counts retries that ignored Retry-After", async () => {
+    const { key } = await tenantWithKey({ id: "eager", plan: "p" });
+    for (let i = 0; i < 4; i++) await (await call(key, "/tight")).arrayBuffer();
+    const row = (await usage("eager")).find((r) => r.surface === "tight")!;
+    // 1 admitted, 3 refused; the first refusal had no Retry-After yet, the next two ignored it.
+    expect(row).toMatchObject({ requests: 4, charged: 1, rejected: 3, earlyRetries: 2 });
+  });
+});
+
+describe("period boundaries", () => {
+  it("a request at 23:59:59.999 UTC on the last day of a month lands in that month", async () => {
+    const { key } = await tenantWithKey({ id: "boundary", plan: "p" });
+    const clock = new ManualClock(Date.parse("2026-01-31T23:59:59.999Z"));
+    await runInDurableObject(limiter("boundary"), (instance: TenantLimiter) => {
+      instance.clock = clock;
+    });
+    await (await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1] }) })).arrayBuffer();
+    clock.set(Date.parse("2026-02-01T00:00:00.000Z"));
+    await (await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2] }) })).arrayBuffer();
+    const month = await usage("boundary", "month");
+    expect(month.map((r) => [r.periodStart, r.units])).toEqual([
+      ["2026-01-01T00:00:00.000Z", 1],
+      ["2026-02-01T00:00:00.000Z", 2],
+    ]);
+    const hour = await usage("boundary", "hour");
+    expect(hour.map((r) => r.periodStart)).toEqual(["2026-01-31T23:00:00.000Z", "2026-02-01T00:00:00.000Z"]);
+    const jan = await adminOk<RollupRow[]>("GET", "/usage?tenant=boundary&granularity=day&from=2026-01-01&to=2026-02-01");
+    expect(jan.map((r) => r.periodStart)).toEqual(["2026-01-31T00:00:00.000Z"]);
+  });
+});
+
+describe("isolation", () => {
+  it("a tenant key reads only its own rows, whatever the query says", async () => {
+    const a = await tenantWithKey({ id: "iso-a", plan: "p" });
+    const b = await tenantWithKey({ id: "iso-b", plan: "p" });
+    await (await call(a.key, "/items", { method: "POST", body: JSON.stringify({ items: [1] }) })).arrayBuffer();
+    await (await call(b.key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2, 3, 4, 5, 6, 7] }) })).arrayBuffer();
+    const own = await call(a.key, "/_tollgate/usage?granularity=month");
+    const body = await own.json<{ tenant: string; items: RollupRow[]; limits: Record<string, unknown> }>();
+    expect(body.tenant).toBe("iso-a");
+    expect(body.items.map((r) => r.tenant)).toEqual(["iso-a"]);
+    expect(Object.keys(body.limits).sort()).toEqual(["feed", "items", "tight"]);
+    await expectProblem(await call(a.key, "/_tollgate/usage?tenant=iso-b"), 404, "not-found");
+    const csv = await (await call(a.key, "/_tollgate/usage?format=csv&granularity=month")).text();
+    expect(csv).not.toContain("iso-b");
+  });
+
+  it("a revoked key reads nothing", async () => {
+    const t = await tenantWithKey({ id: "iso-revoked", plan: "p" });
+    await adminOk("DELETE", `/tenants/iso-revoked/keys/${t.keyId}`, undefined, 204);
+    await expectProblem(await call(t.key, "/_tollgate/usage"), 401, "key-revoked");
+  });
+});
+
+describe("exports", () => {
+  it("CSV escapes commas and quotes in tenant names and carries a Content-Disposition", async () => {
+    await adminOk("POST", "/tenants", { id: "csv-co", name: 'Acme, "Widgets" Ltd', kind: "customer", plan: "p" }, 201);
+    const { key } = await adminOk<{ key: string }>("POST", "/tenants/csv-co/keys", {}, 201).then((k) => ({ key: k.key }));
+    await (await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2] }) })).arrayBuffer();
+    const res = await admin("GET", "/usage?tenant=csv-co&granularity=month&format=csv");
+    expect(res.headers.get("Content-Type")).toContain("text/csv");
+    expect(res.headers.get("Content-Disposition")).toMatch(/^attachment; filename="tollgate-usage-month\.csv"$/);
+    const text = await res.text();
+    expect(text).toContain('"Acme, ""Widgets"" Ltd"');
+    const parsed = Papa.parse<Record<string, string>>(text.trim(), { header: true });
+    expect(parsed.errors).toEqual([]);
+    expect(parsed.data).toEqual([expect.objectContaining({ tenant: "csv-co", tenantName: 'Acme, "Widgets" Ltd', surface: "items", units: "2", cost: "0.666666" })]);
+  });
+
+  it("Stripe meter events: one per tenant × priced surface, deterministic, skipping tenants without a customer", async () => {
+    await adminOk("POST", "/tenants", { id: "stripe-a", kind: "customer", plan: "p", billing: { stripeCustomerId: "cus_A" } }, 201);
+    const k = await adminOk<{ key: string }>("POST", "/tenants/stripe-a/keys", {}, 201);
+    const clock = new ManualClock(Date.parse("2026-03-15T12:00:00Z"));
+    await runInDurableObject(limiter("stripe-a"), (instance: TenantLimiter) => {
+      instance.clock = clock;
+    });
+    await (await call(k.key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2, 3] }) })).arrayBuffer();
+    await (await call(k.key, "/v1/events?limit=2")).arrayBuffer();
+    const first = await admin("GET", "/usage/export?period=2026-03&format=stripe");
+    const text = await first.text();
+    expect(first.headers.get("Content-Type")).toBe("application/x-ndjson");
+    const events = text.trim().split("\n").map((l) => JSON.parse(l));
+    expect(events).toEqual([
+      { event_name: "tollgate_feed", payload: { stripe_customer_id: "cus_A", value: "2" }, identifier: expect.stringMatching(/^tg_[0-9a-f]{40}$/), timestamp: Date.parse("2026-03-01T00:00:00Z") / 1000 },
+      { event_name: "tollgate_items", payload: { stripe_customer_id: "cus_A", value: "3" }, identifier: expect.stringMatching(/^tg_[0-9a-f]{40}$/), timestamp: Date.parse("2026-03-01T00:00:00Z") / 1000 },
+    ]);
+    expect(await (await admin("GET", "/usage/export?period=2026-03&format=stripe")).text()).toBe(text);
+    const cost = await (await admin("GET", "/usage/export?period=2026-03&format=stripe&value=cost")).text();
+    expect(cost.split("\n").map((l) => l && JSON.parse(l).payload?.value)).toEqual(["20000", "999999", ""]);
+    expect((await admin("GET", "/usage/export?period=2026-3&format=stripe")).status).toBe(400);
+    expect((await admin("GET", "/usage/export?period=2026-03&format=csv")).status).toBe(400);
+  });
+});
+
+describe("bad usage queries change nothing and say why", () => {
+  it("rejects bad dates, granularities and ranges", async () => {
+    await expectProblem(await admin("GET", "/usage?granularity=week"), 400, "invalid-request");
+    await expectProblem(await admin("GET", "/usage?from=yesterday"), 400, "invalid-request");
+    await expectProblem(await admin("GET", "/usage?from=2026-02-01&to=2026-01-01"), 400, "invalid-request");
+    await expectProblem(await admin("GET", "/usage?format=xml"), 400, "invalid-request");
+  });
+});
