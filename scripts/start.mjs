@@ -87,6 +87,9 @@ Try:
   curl -i -H "Authorization: Bearer ${key}" ${gateway}/v1/sync/dump?bytes=2048
 
   curl -s -H "Authorization: Bearer ${adminToken}" ${gateway}/_tollgate/admin/tenants/demo/limits
+  curl -s -H "Authorization: Bearer ${adminToken}" "${gateway}/_tollgate/admin/usage?tenant=demo&granularity=day"
+
+API reference: ${gateway}/_tollgate/docs
 `);
 } catch (error) {
   console.error(error);

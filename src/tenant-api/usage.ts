@@ -8,6 +8,7 @@ import { callableTerms } from "../limiter/policy";
 import { rollupCsv } from "../metering/csv";
 import { filterOf, UsageQuery } from "../metering/usage-query";
 import { queryRollups } from "../metering/usage-rows";
+import { readUsageSummary } from "../metering/summary";
 import { problem } from "../problems";
 import { tenantAuth } from "./quote";
 
@@ -18,7 +19,18 @@ const getOwnUsage = createRoute({
   security: [{ apiKey: [] }],
   request: { query: UsageQuery },
   responses: {
-    200: jsonAnswer(z.object({ tenant: z.string(), items: z.array(RollupRowSchema), limits: z.record(z.string(), z.unknown()) }), "usage and limits"),
+    200: jsonAnswer(
+      z.object({
+        tenant: z.string(),
+        items: z.array(RollupRowSchema),
+        limits: z.record(z.string(), z.unknown()),
+        currentPeriod: z
+          .object({ tenant: z.string(), period: z.string(), writtenAt: z.string(), surfaces: z.array(RollupRowSchema) })
+          .nullable()
+          .openapi({ description: "this month's rows from the KV summary the limiter writes after each flush" }),
+      }),
+      "usage and limits",
+    ),
     ...problemResponses,
   },
 });
@@ -47,5 +59,6 @@ export const ownUsageRoutes = usageRouter.openapi(getOwnUsage, async (c) => {
   const snapshot = await new CatalogStore(c.env.DB, c.env.CACHE, c.get("clock")).current();
   const tenant = await limiter.getTenant();
   const limits = snapshot && tenant ? await limiter.limits(callableTerms(snapshot.catalog, tenant)) : {};
-  return c.json({ tenant: tenantId, items: rows, limits }, 200);
+  const currentPeriod = await readUsageSummary(c.env.CACHE, tenantId, c.get("clock").now());
+  return c.json({ tenant: tenantId, items: rows, limits, currentPeriod }, 200);
 });

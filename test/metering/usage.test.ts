@@ -182,8 +182,10 @@ describe("isolation", () => {
     await (await call(a.key, "/items", { method: "POST", body: JSON.stringify({ items: [1] }) })).arrayBuffer();
     await (await call(b.key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2, 3, 4, 5, 6, 7] }) })).arrayBuffer();
     const own = await call(a.key, "/_tollgate/usage?granularity=month");
-    const body = await own.json<{ tenant: string; items: RollupRow[]; limits: Record<string, unknown> }>();
+    const body = await own.json<{ tenant: string; items: RollupRow[]; limits: Record<string, unknown>; currentPeriod: { period: string; surfaces: RollupRow[] } | null }>();
     expect(body.tenant).toBe("iso-a");
+    expect(body.currentPeriod?.period).toBe(new Date().toISOString().slice(0, 7));
+    expect(body.currentPeriod?.surfaces).toEqual(body.items);
     expect(body.items.map((r) => r.tenant)).toEqual(["iso-a"]);
     expect(Object.keys(body.limits).sort()).toEqual(["feed", "items", "tight"]);
     await expectProblem(await call(a.key, "/_tollgate/usage?tenant=iso-b"), 404, "not-found");
