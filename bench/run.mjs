@@ -26,8 +26,9 @@ const originPort = await origin.listen(0);
 const originUrl = `http://127.0.0.1:${originPort}`;
 
 spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { stdio: "ignore", env: { ...process.env, CI: "true" } });
-const dev = spawn(wrangler, ["dev", "--port", String(PORT), "--ip", "127.0.0.1", "--persist-to", state, "--var", `ORIGIN_URL:${originUrl}`, "--log-level", "error"], { stdio: "ignore" });
-const baselineDev = spawn(wrangler, ["dev", "-c", "bench/baseline.toml", "--port", String(BASELINE_PORT), "--ip", "127.0.0.1", "--persist-to", join(state, "baseline"), "--var", `ORIGIN_URL:${originUrl}`, "--log-level", "error"], { stdio: "ignore" });
+// Distinct inspector ports: two `wrangler dev` processes would otherwise race for 9229.
+const dev = spawn(wrangler, ["dev", "--port", String(PORT), "--inspector-port", String(PORT + 100), "--ip", "127.0.0.1", "--persist-to", state, "--var", `ORIGIN_URL:${originUrl}`, "--log-level", "error"], { stdio: "ignore" });
+const baselineDev = spawn(wrangler, ["dev", "-c", "bench/baseline.toml", "--port", String(BASELINE_PORT), "--inspector-port", String(PORT + 101), "--ip", "127.0.0.1", "--persist-to", join(state, "baseline"), "--var", `ORIGIN_URL:${originUrl}`, "--log-level", "error"], { stdio: "ignore" });
 const stop = async () => {
   dev.kill("SIGTERM");
   baselineDev.kill("SIGTERM");

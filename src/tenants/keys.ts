@@ -1,6 +1,7 @@
 // API keys (CONTRACT §3.1): `tg_` + 40 random base62 characters, stored only as SHA-256 hex.
 // KV maps a key hash to its tenant for the hot path; D1 is the record of truth.
 import { randomBase62, sha256Hex } from "../crypto";
+import { cacheKey, cachedKey } from "./key-cache";
 
 export const KEY_PATTERN = /^tg_[0-9A-Za-z]{32,}$/;
 const KEY_RANDOM_LENGTH = 40;
@@ -22,10 +23,15 @@ export const keyCacheName = (hash: string) => `key:${hash}`;
  * The tenant and key id of a presented key, from KV, falling back to D1 (KV is eventually
  * consistent). Revoked keys resolve too: the tenant's limiter answers them `key-revoked`.
  */
-export async function lookupKey(env: Pick<Env, "DB" | "CACHE">, key: string): Promise<KeyRef | null> {
+export async function lookupKey(env: Pick<Env, "DB" | "CACHE">, key: string, now = Date.now()): Promise<KeyRef | null> {
   const hash = await hashKey(key);
+  const inIsolate = cachedKey(hash, now);
+  if (inIsolate) return inIsolate;
   const cached = await env.CACHE.get<KeyRef>(keyCacheName(hash), "json");
-  if (cached) return cached;
+  if (cached) {
+    cacheKey(hash, cached, now);
+    return cached;
+  }
   const row = await env.DB.prepare(
     "SELECT id AS keyId, tenant_id AS tenantId FROM api_keys WHERE hash = ?",
   )
@@ -33,5 +39,6 @@ export async function lookupKey(env: Pick<Env, "DB" | "CACHE">, key: string): Pr
     .first<KeyRef>();
   if (!row) return null;
   await env.CACHE.put(keyCacheName(hash), JSON.stringify(row));
+  cacheKey(hash, row, now);
   return row;
 }
