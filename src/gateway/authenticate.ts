@@ -7,6 +7,8 @@ import { KEY_PATTERN, lookupKey, type KeyRef } from "../tenants/keys";
 export interface Principal extends KeyRef {
   /** The request header that carried the key: stripped before forwarding. */
   keyHeader: "authorization" | "x-api-key";
+  /** The key itself, so that no other header carrying it reaches the origin either. */
+  key: string;
 }
 
 export function presentedKey(headers: Headers): { key: string; keyHeader: Principal["keyHeader"] } | null {
@@ -25,5 +27,5 @@ export async function authenticate(env: Pick<Env, "DB" | "CACHE">, headers: Head
   if (!KEY_PATTERN.test(presented.key)) throw problem("unauthenticated", { detail: "The API key is malformed." });
   const ref = await lookupKey(env, presented.key);
   if (!ref) throw problem("unauthenticated", { detail: "Unknown API key." });
-  return { ...ref, keyHeader: presented.keyHeader };
+  return { ...ref, keyHeader: presented.keyHeader, key: presented.key };
 }

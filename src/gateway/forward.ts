@@ -15,6 +15,7 @@ export interface ForwardIdentity {
   surface: string;
   requestId: string;
   keyHeader: string;
+  key: string;
 }
 
 export async function signature(secret: string, unixSeconds: number, tenantId: string, requestId: string): Promise<string> {
@@ -24,7 +25,7 @@ export async function signature(secret: string, unixSeconds: number, tenantId: s
 export async function originRequestHeaders(incoming: Headers, id: ForwardIdentity, target: ForwardTarget): Promise<Headers> {
   const headers = new Headers();
   incoming.forEach((value, name) => {
-    if (name === id.keyHeader || name.startsWith("tollgate-")) return;
+    if (name === id.keyHeader || name.startsWith("tollgate-") || value.includes(id.key)) return;
     headers.set(name, value);
   });
   headers.set("Tollgate-Tenant", id.tenantId);

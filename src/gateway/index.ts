@@ -58,7 +58,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
 
     const body = hasBody ? (buffered ?? request.body) : null;
     const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now() };
-    const identity = { tenantId: principal.tenantId, surface, requestId: outcome.requestId, keyHeader: principal.keyHeader };
+    const identity = { tenantId: principal.tenantId, surface, requestId: outcome.requestId, keyHeader: principal.keyHeader, key: principal.key };
 
     if (admission === null) {
       // FAIL_MODE=open: the limiter could not answer, so the request goes through unmetered.

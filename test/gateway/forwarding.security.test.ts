@@ -40,6 +40,12 @@ describe("what reaches the origin", () => {
     expect(JSON.stringify(echo.headers)).not.toContain(key);
   });
 
+  it("strips every header that carries the key, not only the one that authenticated", async () => {
+    const res = await call(key, "/echo/both", { headers: { "X-Api-Key": key, Authorization: `Bearer ${key}`, "X-Forwarded-Key": `key=${key}` } });
+    const echo = await res.json<Echo>();
+    expect(JSON.stringify(echo.headers)).not.toContain(key);
+  });
+
   it("signs with HMAC-SHA256(ORIGIN_SECRET, t.tenant.requestId)", async () => {
     const res = await call(key, "/echo/signed");
     const echo = await res.json<Echo>();
