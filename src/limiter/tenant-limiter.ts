@@ -5,6 +5,7 @@
 // over-admit. Policies are passed in by the caller (see policy.ts).
 import { DurableObject } from "cloudflare:workers";
 import { systemClock, type Clock } from "../clock";
+import { problemStatus } from "../problems";
 import { chargeFor, type Charge } from "../pricing/charge";
 import type { PatternSignals } from "../pricing/incentives";
 import {
@@ -190,18 +191,6 @@ const eventOf = (r: EventRow): UsageEvent => ({
   incentives: r.incentives === null ? [] : (JSON.parse(r.incentives) as string[]),
 });
 
-const refusalStatus: Record<RefusalCode, number> = {
-  unauthenticated: 401,
-  "key-revoked": 401,
-  "tenant-suspended": 403,
-  "surface-prohibited": 403,
-  "premium-required": 403,
-  "concurrency-limited": 429,
-  "rate-limited": 429,
-  "quota-exhausted": 429,
-  "idempotency-key-in-use": 409,
-  "idempotency-key-reused": 422,
-};
 
 type Evaluation =
   | { ok: true; policy: EffectivePolicy; bucket: BucketState | null; periodStart: number | null; usedBefore: number }
@@ -259,8 +248,8 @@ export class TenantLimiter extends DurableObject<Env> {
     const policy = effectivePolicy(tenant, req.surface, req.terms);
 
     const refuse = (r: Omit<Refusal, "kind">): Refusal => {
-      const early = refusalStatus[r.code] === 429 ? this.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
-      this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: refusalStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion });
+      const early = problemStatus[r.code] === 429 ? this.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
+      this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion });
       return { kind: "refused", ...r, earlyRetry: early, policy, limits: this.limitsOf(policy, now) };
     };
 
