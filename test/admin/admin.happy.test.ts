@@ -165,6 +165,7 @@ describe("public endpoints", () => {
       expect.arrayContaining(["/_tollgate/admin/catalog", "/_tollgate/admin/tenants", "/_tollgate/admin/tenants/{id}", "/_tollgate/admin/tenants/{id}/keys", "/_tollgate/admin/tenants/{id}/keys/{keyId}", "/_tollgate/admin/tenants/{id}/limits", "/_tollgate/admin/tenants/{id}/limits/reset", "/_tollgate/admin/catalog/versions"]),
     );
     expect(Object.keys(doc.paths["/_tollgate/admin/catalog"]!).sort()).toEqual(["get", "put"]);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/_tollgate/quote", "/_tollgate/usage", "/_tollgate/admin/usage", "/_tollgate/admin/usage/export", "/_tollgate/admin/audit"]));
     const docs = await send("/_tollgate/docs");
     expect(docs.headers.get("content-type")).toContain("text/html");
     expect(await docs.text()).toContain("openapi.json");

@@ -141,6 +141,13 @@ describe("request problems", () => {
     await expectProblem(res, 413, "payload-too-large");
   });
 
+  it("payload-too-large for an admin body above 1 MiB, and nothing changes", async () => {
+    const before = await adminOk<{ version: number }>("GET", "/catalog");
+    const huge = JSON.stringify({ ...basicCatalog, padding: "x".repeat(1024 * 1024) });
+    await expectProblem(await admin("PUT", "/catalog", huge), 413, "payload-too-large");
+    expect((await adminOk<{ version: number }>("GET", "/catalog")).version).toBe(before.version);
+  });
+
   it("invalid-request for admin schema violations, with every issue listed", async () => {
     const res = await admin("POST", "/tenants", { id: "bad id!", kind: "robot" });
     const body = await expectProblem(res, 400, "invalid-request");
