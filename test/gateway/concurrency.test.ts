@@ -62,8 +62,8 @@ describe("quota under parallel load", () => {
 describe("concurrency slots", () => {
   it("refuse a second in-flight request and free the slot when the first ends", async () => {
     const { key } = await tenantWithKey({ id: "slots", plan: "p" });
-    const first = call(key, "/single/slow?delay=400");
-    await new Promise((r) => setTimeout(r, 100));
+    const first = call(key, "/single/slow?delay=700");
+    await expect.poll(async () => (await adminOk<Record<string, { inFlight: number }>>("GET", "/tenants/slots/limits")).single!.inFlight).toBe(1);
     const second = await call(key, "/single/fast");
     expect(second.status).toBe(429);
     expect((await second.json<{ type: string; "violated-policies": string[] }>())).toMatchObject({

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
 import { IDEMPOTENCY_TTL_MS } from "../../src/limiter/idempotency";
 import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
-import { call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
+import { adminOk, call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
 
 let key: string;
 beforeAll(async () => {
@@ -47,7 +47,7 @@ describe("idempotent retries", () => {
   it("a replay uses no quota", async () => {
     const { key: k } = await tenantWithKey({ id: "idem-quota", plan: "p" });
     for (let i = 0; i < 3; i++) await (await order(k, "/orders/q", "same")).arrayBuffer();
-    const limits = await (await import("../support/http")).adminOk<Record<string, { quota: { used: number } }>>("GET", "/tenants/idem-quota/limits");
+    const limits = await adminOk<Record<string, { quota: { used: number } }>>("GET", "/tenants/idem-quota/limits");
     expect(limits.orders!.quota.used).toBe(1);
   });
 
@@ -68,9 +68,9 @@ describe("idempotent retries", () => {
   });
 
   it("409 idempotency-key-in-use while the first is in flight", async () => {
-    const first = order(key, "/orders/slow?delay=400", "key-race");
-    await new Promise((r) => setTimeout(r, 100));
-    const second = await order(key, "/orders/slow?delay=400", "key-race");
+    const first = order(key, "/orders/slow?delay=700", "key-race");
+    await expect.poll(async () => (await adminOk<Record<string, { inFlight: number }>>("GET", "/tenants/idem/limits")).orders!.inFlight).toBe(1);
+    const second = await order(key, "/orders/slow?delay=700", "key-race");
     await expectProblem(second, 409, "idempotency-key-in-use");
     const done = await first;
     expect(done.status).toBe(200);
