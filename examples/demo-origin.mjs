@@ -4,6 +4,7 @@
 //   ?delay=200      wait that many ms before the response headers
 //   ?bytes=5000     a body of that many bytes (with &chunked=1: no Content-Length)
 //   ?events=7       set Events-Delivered: 7
+//   /_spoof/…       also answer with Tollgate-* headers, as a hostile origin might
 // A request whose If-None-Match matches the ETag of an events resource gets 304.
 // GET /_origin/hits answers how many requests each "METHOD path" received.
 import { createHash } from "node:crypto";
@@ -49,6 +50,8 @@ export function createDemoOrigin() {
       if (res.destroyed) return;
       const status = Number(q("status") ?? 200);
       const headers = { "x-origin": "demo" };
+      // Under /_spoof the origin pretends to speak for Tollgate (tests of header hygiene).
+      if (path.startsWith("/_spoof")) Object.assign(headers, { "tollgate-incentives": "batch", "tollgate-units": "999", "tollgate-cost": "-5" });
       if (q("events")) headers["events-delivered"] = q("events");
       if (path.startsWith("/v1/events") && req.method === "GET") {
         const n = Number(url.searchParams.get("limit") ?? 3);

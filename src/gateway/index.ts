@@ -62,7 +62,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
 
     if (admission === null) {
       // FAIL_MODE=open: the limiter could not answer, so the request goes through unmetered.
-      const origin = await forward(request, body, identity, target);
+      const origin = withoutTollgateHeaders(await forward(request, body, identity, target));
       const headers = tollgateHeaders(outcome, new Headers(origin.headers));
       headers.set("Tollgate-Limiter", "unavailable");
       return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { hmacSha256Hex } from "../../src/crypto";
 import { basicCatalog } from "../support/catalogs";
+import { sendWith } from "../support/faults";
 import { call, loadCatalog, tenantWithKey } from "../support/http";
 
 let key: string;
@@ -70,10 +71,11 @@ describe("what reaches the origin", () => {
 
 describe("what reaches the client", () => {
   it("drops Tollgate-* headers the origin tries to set", async () => {
-    const res = await call(key, "/v1/events?events=4");
+    const res = await sendWith({ ORIGIN_URL: `${env.ORIGIN_URL}/_spoof` }, "/v1/events?events=4", { headers: { Authorization: `Bearer ${key}` } });
     await res.arrayBuffer();
     expect(res.headers.get("Tollgate-Units")).toBe("4");
     expect(res.headers.get("Tollgate-Cost")).toBe("0");
+    expect(res.headers.get("Tollgate-Incentives")).toBeNull();
   });
 
   it("serialises RateLimit-Policy and RateLimit as structured-field lists", async () => {
