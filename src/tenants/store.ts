@@ -96,10 +96,12 @@ export class TenantStore {
     return results.length > limit ? { items, cursor: items.at(-1)!.id } : { items };
   }
 
+  /**
+   * D1 first: its primary key decides a race between two creates of one id, so only the winner
+   * reaches the limiter. If the limiter cannot take the state, the row is removed again.
+   */
   async create(input: TenantCreate): Promise<Tenant> {
     const now = this.nowIso();
-    const existing = await this.env.DB.prepare("SELECT id FROM tenants WHERE id = ?").bind(input.id).first();
-    if (existing) throw problem("conflict", { detail: `Tenant "${input.id}" already exists (tenant ids are never reused).` });
     const tenant: Tenant = {
       id: input.id,
       name: input.name ?? null,
@@ -112,12 +114,18 @@ export class TenantStore {
       createdAt: now,
       updatedAt: now,
     };
-    await limiterOf(this.env, tenant.id).putTenant(stateOf(tenant));
-    await this.env.DB.prepare(
-      "INSERT INTO tenants (id, name, kind, plan, addons, overrides, status, billing, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    const inserted = await this.env.DB.prepare(
+      "INSERT INTO tenants (id, name, kind, plan, addons, overrides, status, billing, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
     )
       .bind(tenant.id, tenant.name, tenant.kind, tenant.plan, JSON.stringify(tenant.addons), JSON.stringify(tenant.overrides), tenant.status, tenant.billing ? JSON.stringify(tenant.billing) : null, now, now)
       .run();
+    if (inserted.meta.changes === 0) throw problem("conflict", { detail: `Tenant "${input.id}" already exists (tenant ids are never reused).` });
+    try {
+      await limiterOf(this.env, tenant.id).putTenant(stateOf(tenant));
+    } catch (error) {
+      await this.env.DB.prepare("DELETE FROM tenants WHERE id = ? AND created_at = ?").bind(tenant.id, now).run();
+      throw error;
+    }
     return tenant;
   }
 

@@ -74,6 +74,23 @@ describe("tenants", () => {
     expect((await admin("GET", "/tenants/t-c")).status).toBe(404);
   });
 
+  it("two concurrent creates of one id: one 201, one 409, and the winner's terms stand", async () => {
+    const [a, b] = await Promise.all([
+      admin("POST", "/tenants", { id: "t-race", kind: "customer", plan: "free", addons: [] }),
+      admin("POST", "/tenants", { id: "t-race", kind: "customer", plan: "free", addons: ["sync.pull"] }),
+    ]);
+    const answers = [{ res: a, addons: [] as string[] }, { res: b, addons: ["sync.pull"] }];
+    expect(answers.map((x) => x.res.status).sort()).toEqual([201, 409]);
+    const winner = answers.find((x) => x.res.status === 201)!;
+    await Promise.all(answers.map((x) => x.res.arrayBuffer()));
+    const { key } = await adminOk<{ key: string }>("POST", "/tenants/t-race/keys", {}, 201);
+    const res = await call(key, "/v1/sync/x?bytes=5");
+    await res.arrayBuffer();
+    // The limiter enforces exactly the terms D1 holds: premium only if the winner had the add-on.
+    expect(res.status).toBe(winner.addons.includes("sync.pull") ? 200 : 403);
+    expect((await adminOk<{ addons: string[] }>("GET", "/tenants/t-race")).addons).toEqual(winner.addons);
+  });
+
   it("refuses plans, add-ons and overrides the catalog does not have", async () => {
     const res = await admin("POST", "/tenants", { id: "t-x", kind: "customer", plan: "gold", addons: ["nope"], overrides: { ghost: {} } });
     const body = await res.json<{ errors: { path: string }[] }>();
