@@ -202,6 +202,8 @@ export class TenantLimiter extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** The alarm time last set by this instance; undefined when unknown (after start or an alarm). */
   private nextAlarm: number | null | undefined = undefined;
+  /** The flush under way, if any (see flush). */
+  private flushing: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -430,6 +432,14 @@ export class TenantLimiter extends DurableObject<Env> {
    * they include every request answered before them.
    */
   async flush(): Promise<{ flushed: number }> {
+    // One flush at a time per limiter: a usage read and the alarm would otherwise write the same
+    // events twice to D1 (harmless, the watermark refuses the second, but wasted work).
+    const run = this.flushing.then(() => this.flushPending());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushPending(): Promise<{ flushed: number }> {
     const tenant = this.getTenant();
     if (!tenant) return { flushed: 0 };
     let flushed = 0;
@@ -442,13 +452,14 @@ export class TenantLimiter extends DurableObject<Env> {
       if (events.length === 0) break;
       const to = events.at(-1)!.seq;
       const watermark = await flushToD1(this.env.DB, { tenant: tenant.id, fromSeq: from, toSeq: to, deltas: rollUp(events) });
-      // Another flush may have moved on meanwhile: never move the watermark backwards.
+      // D1 may already be past `from` (a flush that crashed before recording its watermark here):
+      // then this batch was refused, and the loop goes on from D1's watermark. Never move backwards.
+      if (watermark <= from) throw new Error(`usage flush of ${tenant.id} did not apply: D1 watermark ${watermark}, expected > ${from}`);
       this.sql.exec(
         "INSERT INTO meta (name, value) VALUES ('flushed_through', ?) ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
         watermark,
       );
-      if (watermark < to) throw new Error(`usage flush of ${tenant.id} did not apply: D1 watermark ${watermark} < ${to}`);
-      flushed += events.length;
+      flushed += events.filter((e) => e.seq <= watermark).length;
     }
     if (flushed > 0) await writeUsageSummary(this.env, tenant.id, this.clock.now());
     return { flushed };

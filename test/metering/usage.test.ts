@@ -137,6 +137,20 @@ describe("read-your-writes and durability", () => {
     await runDurableObjectAlarm(limiter("crash"));
   });
 
+  it("flushes racing each other, with events arriving between them, neither fail nor double count", async () => {
+    const { key } = await tenantWithKey({ id: "racing", plan: "p" });
+    const send = async () => (await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1] }) })).arrayBuffer();
+    await send();
+    const flushes: Promise<unknown>[] = [];
+    for (let i = 0; i < 5; i++) {
+      flushes.push(limiter("racing").flush());
+      await send();
+    }
+    flushes.push(limiter("racing").flush(), runDurableObjectAlarm(limiter("racing")));
+    await Promise.all(flushes);
+    expect(totals(await usage("racing"))).toMatchObject({ requests: 6, units: 6 });
+  });
+
   it("unflushed usage survives eviction of the limiter", async () => {
     const { key } = await tenantWithKey({ id: "evicted", plan: "p" });
     await (await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1] }) })).arrayBuffer();
