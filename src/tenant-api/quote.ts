@@ -79,8 +79,8 @@ async function quote(c: Context<AppEnv>, described: z.infer<typeof QuoteRequestS
       signals: { idempotencyKey: key !== null && isUnsafe(described.method), notModified: false },
       ...(claim && { idempotency: claim }),
     });
+    rule = result.policy?.rule ?? null;
     if (result.kind === "refused") throw refusalProblem(result, surface);
-    rule = result.policy.rule;
     const unit = result.policy.meter.unit;
     if (result.kind === "replay") return { allowed: true, surface, rule, units: 0, cost: "0", incentives: [], unit, replay: true };
     if (!result.charge) return { allowed: true, surface, rule, units: null, cost: null, incentives: [], unit };

@@ -56,6 +56,7 @@ describe("quote", () => {
     expect((await quote(key, { method: "GET", path: "/closed" })).body).toMatchObject({
       allowed: false,
       surface: "closed",
+      rule: "prohibited",
       cost: "0",
       problem: { type: "urn:tollgate:problem:surface-prohibited", status: 403 },
     });
