@@ -5,8 +5,14 @@
 //   ?bytes=5000     a body of that many bytes (with &chunked=1: no Content-Length)
 //   ?events=7       set Events-Delivered: 7
 //   /_spoof/…       also answer with Tollgate-* headers, as a hostile origin might
+// Hostile origins, for the fault tests:
+//   ?drop=N         send the headers and N body bytes, then destroy the connection
+//   ?lie=N          declare Content-Length: N but send only 10 bytes, then end
+//   ?status=600     any status node accepts (100–999), including ones HTTP does not define
+//   ?sink=1         read the request body and answer how many bytes arrived (bodyLength)
 // A request whose If-None-Match matches the ETag of an events resource gets 304.
-// GET /_origin/hits answers how many requests each "METHOD path" received.
+// GET /_origin/hits answers how many requests each "METHOD path" received; GET /_origin/received
+// how many request-body bytes arrived for each (counted as they arrive, so aborted uploads count).
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 
@@ -32,15 +38,24 @@ function demoBody(method, path, url, body) {
 
 export function createDemoOrigin() {
   const hits = new Map();
+  const received = new Map(); // "METHOD path" → request body bytes that arrived, even from an aborted upload
   const server = createServer((req, res) => {
     const chunks = [];
-    req.on("data", (c) => chunks.push(c));
+    const receivedKey = `${req.method} ${new URL(req.url ?? "/", "http://origin").pathname}`;
+    req.on("data", (c) => {
+      chunks.push(c);
+      received.set(receivedKey, (received.get(receivedKey) ?? 0) + c.length);
+    });
     req.on("end", async () => {
       const url = new URL(req.url ?? "/", "http://origin");
       const path = url.pathname;
       if (path === "/_origin/hits") {
         res.writeHead(200, { "content-type": "application/json" });
         return res.end(JSON.stringify(Object.fromEntries(hits)));
+      }
+      if (path === "/_origin/received") {
+        res.writeHead(200, { "content-type": "application/json" });
+        return res.end(JSON.stringify(Object.fromEntries(received)));
       }
       const key = `${req.method} ${path}`;
       hits.set(key, (hits.get(key) ?? 0) + 1);
@@ -61,6 +76,16 @@ export function createDemoOrigin() {
           res.writeHead(304, headers);
           return res.end();
         }
+      }
+      if (q("drop") !== null) {
+        res.writeHead(status, { ...headers, "content-type": "application/octet-stream", "content-length": "100000" });
+        res.write(Buffer.alloc(Number(q("drop")), 0x61));
+        return void setTimeout(() => res.destroy(), 20);
+      }
+      if (q("lie") !== null) {
+        res.writeHead(status, { ...headers, "content-type": "application/octet-stream", "content-length": q("lie") });
+        res.write(Buffer.alloc(10, 0x61));
+        return void setTimeout(() => res.socket?.end(), 20);
       }
       if (q("bytes")) {
         const size = Number(q("bytes"));

@@ -1,6 +1,6 @@
 // /_tollgate/admin/tenants/:id/limits: the limiter's live view, and resets (CONTRACT §5).
 import { createRoute, z } from "@hono/zod-openapi";
-import { limiterOf } from "../gateway/admit";
+import { limiterOf } from "../limiter/stub";
 import { callableTerms } from "../limiter/policy";
 import { problem } from "../problems";
 import { TenantId } from "../tenants/schema";

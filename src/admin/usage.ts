@@ -16,6 +16,8 @@ export const RollupRowSchema = z
     requests: z.number().int(),
     charged: z.number().int(),
     rejected: z.number().int(),
+    failed: z.number().int().openapi({ description: "requests the origin failed (≥ 500, unreachable, timed out, broken off): not charged" }),
+    unsettled: z.number().int().openapi({ description: "admissions settled by the limiter at the end of their lease (CONTRACT §6)" }),
     earlyRetries: z.number().int(),
     units: z.number().int(),
     cost: z.string(),

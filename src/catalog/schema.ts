@@ -32,6 +32,8 @@ export type Meter = z.infer<typeof Meter>;
 export const Surface = z.strictObject({
   description: z.string().optional(),
   routes: z.array(z.string()).min(1),
+  /** Protocol upgrades its routes allow (issue 8: any other `Upgrade` is refused, never passed on). */
+  upgrades: z.array(z.enum(["websocket"])).optional(),
   meter: Meter.default({ unit: "request", count: { from: "request" } }),
 });
 export type Surface = z.infer<typeof Surface>;

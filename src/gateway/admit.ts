@@ -1,11 +1,13 @@
 // Step 3 (CONTRACT §3.3): one RPC to the tenant's limiter. A refusal becomes the problem the
 // contract names; a limiter that cannot answer is handled by FAIL_MODE.
 import { problem, type Problem } from "../problems";
-import type { AdmitRequest, AdmitResult, Refusal, TenantLimiter } from "../limiter/tenant-limiter";
+import type { AdmitRequest, AdmitResult, Admitted, Refusal } from "../limiter/protocol";
+import { limiterOf } from "../limiter/stub";
 import { rateLimitHeaders } from "./headers";
 
-export type Admission = Extract<AdmitResult, { kind: "admitted" }>;
+export type Admission = Admitted;
 export type Replay = Extract<AdmitResult, { kind: "replay" }>;
+export { limiterOf };
 
 /** `null` means: the limiter failed and FAIL_MODE=open, so forward unmetered. */
 export async function admit(
@@ -23,10 +25,6 @@ export async function admit(
   }
   if (result.kind === "refused") throw refusalProblem(result, req.surface);
   return result;
-}
-
-export function limiterOf(env: Pick<Env, "LIMITER">, tenantId: string): DurableObjectStub<TenantLimiter> {
-  return (env.LIMITER as DurableObjectNamespace<TenantLimiter>).getByName(tenantId);
 }
 
 const principalCodes = new Set(["unauthenticated", "key-revoked", "tenant-suspended"]);

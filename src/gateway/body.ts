@@ -28,6 +28,66 @@ export async function readBody(body: ReadableStream<Uint8Array> | null, maxBytes
   return concat(chunks, size);
 }
 
+/**
+ * A streamed request body that never passes more than `maxBytes` on: the chunk that would cross
+ * the limit is not sent, and `onExceeded` aborts the upload (issue 8: erroring a request stream
+ * alone makes workerd end the upload as if it were complete, so the fetch must be aborted).
+ */
+export function limitedBody(body: ReadableStream<Uint8Array>, maxBytes: number, onExceeded: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let size = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      size += value.byteLength;
+      if (size > maxBytes) {
+        onExceeded();
+        void reader.cancel().catch(() => undefined);
+        return controller.close();
+      }
+      controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** How a relayed body ended: all of it read, broken off by its source, or cancelled by the reader. */
+export type BodyEnd = { kind: "complete"; bytes: number } | { kind: "broken"; bytes: number } | { kind: "cancelled"; bytes: number };
+
+/**
+ * Passes a response body through, counting bytes, and resolves `ended` once with how it ended —
+ * telling an origin that breaks off (a read fails) from a client that goes away (cancel).
+ */
+export function relay(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; ended: Promise<BodyEnd> } {
+  const reader = body.getReader();
+  let bytes = 0;
+  let finish!: (end: BodyEnd) => void;
+  const ended = new Promise<BodyEnd>((resolve) => (finish = resolve));
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        finish({ kind: "broken", bytes });
+        return controller.error(error);
+      }
+      if (read.done) {
+        finish({ kind: "complete", bytes });
+        return controller.close();
+      }
+      bytes += read.value.byteLength;
+      controller.enqueue(read.value);
+    },
+    cancel(reason) {
+      finish({ kind: "cancelled", bytes });
+      return reader.cancel(reason);
+    },
+  });
+  return { stream, ended };
+}
+
 export type ReadUpTo =
   | { complete: true; bytes: ArrayBuffer }
   | { complete: false; stream: ReadableStream<Uint8Array> };

@@ -1,13 +1,21 @@
-// Step 4 (CONTRACT §3.4): to ORIGIN_URL + path + query, streaming both ways, with the key header
-// and client Tollgate-* headers stripped and Tollgate's own added (and signed with ORIGIN_SECRET).
+// Step 4 (CONTRACT §3.4): to ORIGIN_URL + path + query, streaming both ways. The origin sees only
+// what the gateway vouches for: the key (in any header or query parameter), client Tollgate-*
+// headers, client X-Forwarded-*/Forwarded (replaced by the gateway's own) and method overrides
+// (they would bypass classification) are dropped; Tollgate's own headers are added and signed
+// with ORIGIN_SECRET.
 import { hmacSha256Hex } from "../crypto";
-import { problem } from "../problems";
+import { Problem, problem } from "../problems";
+import { KEY_PATTERN_ANYWHERE } from "../tenants/keys";
 
 export interface ForwardTarget {
   originUrl: string;
   timeoutMs: number;
   secret?: string | undefined;
   now: number; // ms, for the signature timestamp
+  /** Aborts the forward from outside (a streamed body over the limit); its reason is a Problem. */
+  signal?: AbortSignal;
+  /** The surface's routes allow this Upgrade (e.g. websocket): the header is passed on. */
+  upgrade?: boolean;
 }
 
 export interface ForwardIdentity {
@@ -18,16 +26,24 @@ export interface ForwardIdentity {
   key: string;
 }
 
+/** Client headers the origin never sees: they would let a client speak for the gateway. */
+const DROPPED = new Set(["forwarded", "x-real-ip", "x-http-method-override", "x-http-method", "x-method-override", "upgrade"]);
+
 export async function signature(secret: string, unixSeconds: number, tenantId: string, requestId: string): Promise<string> {
   return `t=${unixSeconds},v1=${await hmacSha256Hex(secret, `${unixSeconds}.${tenantId}.${requestId}`)}`;
 }
 
-export async function originRequestHeaders(incoming: Headers, id: ForwardIdentity, target: ForwardTarget): Promise<Headers> {
+export async function originRequestHeaders(incoming: Headers, id: ForwardIdentity, target: ForwardTarget, url: URL): Promise<Headers> {
   const headers = new Headers();
   incoming.forEach((value, name) => {
-    if (name === id.keyHeader || name.startsWith("tollgate-") || value.includes(id.key)) return;
+    if (name === id.keyHeader || name.startsWith("tollgate-") || name.startsWith("x-forwarded-") || value.includes(id.key)) return;
+    if (DROPPED.has(name) && !(name === "upgrade" && target.upgrade)) return;
     headers.set(name, value);
   });
+  const client = incoming.get("cf-connecting-ip");
+  if (client !== null) headers.set("X-Forwarded-For", client);
+  headers.set("X-Forwarded-Proto", url.protocol.replace(":", ""));
+  headers.set("X-Forwarded-Host", url.host);
   headers.set("Tollgate-Tenant", id.tenantId);
   headers.set("Tollgate-Surface", id.surface);
   headers.set("Tollgate-Request-Id", id.requestId);
@@ -37,9 +53,18 @@ export async function originRequestHeaders(incoming: Headers, id: ForwardIdentit
   return headers;
 }
 
+/** The origin URL, without any query parameter that carries an API key. */
 export function originUrl(base: string, incoming: URL): string {
-  return base.replace(/\/+$/, "") + incoming.pathname + incoming.search;
+  let search = incoming.search;
+  if (KEY_PATTERN_ANYWHERE.test(search)) {
+    const kept = new URLSearchParams([...new URLSearchParams(search)].filter(([, value]) => !KEY_PATTERN_ANYWHERE.test(value))).toString();
+    search = kept ? `?${kept}` : "";
+  }
+  return base.replace(/\/+$/, "") + incoming.pathname + search;
 }
+
+/** Statuses a Response can carry and HTTP defines for a final answer (101 only for an allowed upgrade). */
+const validStatus = (status: number, upgrade: boolean) => (status >= 200 && status <= 599) || (upgrade && status === 101);
 
 /** The origin's response; `origin-timeout` or `origin-unavailable` when there is none. */
 export async function forward(
@@ -54,19 +79,28 @@ export async function forward(
     timedOut = true;
     controller.abort();
   }, target.timeoutMs);
+  const signal = target.signal ? AbortSignal.any([controller.signal, target.signal]) : controller.signal;
+  const url = new URL(incoming.url);
+  let response: Response;
   try {
-    return await fetch(originUrl(target.originUrl, new URL(incoming.url)), {
+    response = await fetch(originUrl(target.originUrl, url), {
       method: incoming.method,
-      headers: await originRequestHeaders(incoming.headers, id, target),
+      headers: await originRequestHeaders(incoming.headers, id, target, url),
       body,
       redirect: "manual",
-      signal: controller.signal,
+      signal,
     });
   } catch (error) {
+    if (target.signal?.aborted && target.signal.reason instanceof Problem) throw target.signal.reason;
     if (timedOut) throw problem("origin-timeout", { detail: `The origin did not answer within ${target.timeoutMs} ms.`, surface: id.surface });
     console.error("origin fetch failed", error);
     throw problem("origin-unavailable", { detail: "The origin could not be reached.", surface: id.surface });
   } finally {
     clearTimeout(timer); // the timeout covers the wait for response headers, not the body stream
   }
+  if (!validStatus(response.status, target.upgrade === true)) {
+    await response.body?.cancel().catch(() => undefined);
+    throw problem("origin-unavailable", { detail: `The origin answered with status ${response.status}, which is not a valid HTTP status.`, surface: id.surface });
+  }
+  return response;
 }

@@ -6,9 +6,10 @@ import type { AppEnv } from "../env";
 import { surfaceTerms } from "../limiter/policy";
 import { needsRequestBody, requestUnits } from "../pricing/meters";
 import { Problem, problem } from "../problems";
-import { admit, limiterOf } from "./admit";
+import { admit } from "./admit";
+import { limiterOf } from "../limiter/stub";
 import { authenticate, type Principal } from "./authenticate";
-import { checkDeclaredLength, readBody } from "./body";
+import { checkDeclaredLength, limitedBody, readBody } from "./body";
 import { classify } from "./classify";
 import { forward } from "./forward";
 import { tollgateHeaders, type Outcome } from "./headers";
@@ -16,8 +17,8 @@ import { idempotencyClaim, idempotencyKeyOf, isConditional, isUnsafe, keepsRespo
 import { replayResponse, settleAdmission, settleResponse } from "./settle";
 import { noSignals } from "../pricing/incentives";
 
-/** How long past the origin timeout an unsettled admission keeps its slot (e.g. a Worker crash). */
-const LEASE_MARGIN_MS = 5 * 60_000;
+/** CONTRACT §6: an admission never settled is settled by the limiter 60 s after admission, or after the origin timeout if longer. */
+const MIN_LEASE_MS = 60_000;
 
 export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response> {
   const env = c.env;
@@ -25,14 +26,20 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
   const url = new URL(request.url);
   const clock = c.get("clock");
   const outcome: Outcome = { requestId: c.get("requestId"), units: 0, cost: 0 };
-  const principal = await authenticate(env, request.headers);
+  const principal = await authenticate(env, request.headers, url);
   let catalogVersion: number | null = null;
+  let admitted = false;
   try {
     const snapshot = await new CatalogStore(env.DB, env.CACHE, clock).current();
     catalogVersion = snapshot?.version ?? null;
     const surface = classify(snapshot, request.method, url.pathname);
     outcome.surface = surface;
     const terms = surfaceTerms(snapshot!.catalog, surface);
+    const upgrade = request.headers.get("upgrade");
+    const upgradeAllowed = upgrade !== null && (snapshot!.catalog.surfaces[surface]?.upgrades ?? []).includes(upgrade.toLowerCase() as "websocket");
+    if (upgrade !== null && !upgradeAllowed) {
+      throw problem("invalid-request", { detail: `Surface "${surface}" does not allow Upgrade: ${upgrade}.`, errors: [{ path: "/headers/upgrade", message: "upgrade not allowed on this surface" }] });
+    }
 
     const maxBytes = Number(env.MAX_BODY_BYTES);
     checkDeclaredLength(request.headers, maxBytes);
@@ -50,14 +57,20 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
       surface,
       terms,
       units: knownUnits,
-      leaseMs: timeoutMs + LEASE_MARGIN_MS,
+      idempotencyKey: idempotencyKey !== null && isUnsafe(request.method),
+      leaseMs: Math.max(MIN_LEASE_MS, timeoutMs),
       catalogVersion: snapshot!.version,
       ...(claim && { idempotency: claim }),
     });
     if (admission?.kind === "replay") return replayResponse(admission.response, outcome);
+    admitted = admission !== null;
 
-    const body = hasBody ? (buffered ?? request.body) : null;
-    const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now() };
+    // A streamed body without Content-Length is cut off at the limit: the origin never receives more.
+    const upload = new AbortController();
+    const tooLarge = () => upload.abort(problem("payload-too-large", { detail: `The request body is larger than ${maxBytes} bytes.` }));
+    const streamedBody = hasBody && !buffered && !request.headers.has("content-length") ? limitedBody(request.body!, maxBytes, tooLarge) : request.body;
+    const body = hasBody ? (buffered ?? streamedBody) : null;
+    const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now(), signal: upload.signal, upgrade: upgradeAllowed };
     const identity = { tenantId: principal.tenantId, surface, requestId: outcome.requestId, keyHeader: principal.keyHeader, key: principal.key };
 
     if (admission === null) {
@@ -72,8 +85,12 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     try {
       origin = await forward(request, body, identity, target);
     } catch (error) {
+      const refused = error instanceof Problem && error.code === "payload-too-large";
       const status = error instanceof Problem ? error.status : 502;
-      await settleAdmission({ env, tenantId: principal.tenantId }, { admissionId: admission.admissionId, status, units: null, holdSlot: false, signals: noSignals });
+      await settleAdmission(
+        { env, tenantId: principal.tenantId },
+        { admissionId: admission.admissionId, status, units: null, holdSlot: false, signals: noSignals, ...(refused && { outcome: "rejected", reason: error.code }) },
+      );
       throw error;
     }
     return await settleResponse(
@@ -92,7 +109,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     );
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
-    const answered = await keyRefusalBeforeAdmission(c, principal, error, outcome, catalogVersion);
+    const answered = admitted ? error : await keyRefusalBeforeAdmission(c, principal, error, outcome, catalogVersion);
     tollgateHeaders(outcome, answered.headers);
     throw answered;
   }
@@ -118,7 +135,6 @@ async function keyRefusalBeforeAdmission(c: Context<AppEnv>, principal: Principa
   if (!beforeAdmission.has(error.code)) return error;
   try {
     const denied = await limiterOf(c.env, principal.tenantId).refuse({
-      requestId: outcome.requestId,
       keyId: principal.keyId,
       surface: outcome.surface ?? null,
       code: error.code,
@@ -126,8 +142,8 @@ async function keyRefusalBeforeAdmission(c: Context<AppEnv>, principal: Principa
       catalogVersion,
     });
     if (denied) {
-      delete outcome.surface;
-      return problem(denied.code, { detail: denied.detail });
+      if (denied.code !== "rate-limited") delete outcome.surface;
+      return problem(denied.code, { detail: denied.detail, ...(denied.retryAfter !== undefined && { retryAfter: denied.retryAfter }) });
     }
   } catch (e) {
     console.error("limiter failed while recording a refusal", e);

@@ -1,16 +1,18 @@
-// Step 5 (CONTRACT §3.5): count units, apply incentives, charge below 500 only, keep the answer of
-// an idempotent request, and answer with the Tollgate headers. The charge is settled before the
-// response is returned whenever its units are known from the headers, so the answer carries
-// Tollgate-Units/Cost and usage reads see it at once. A `response-bytes` answer without
-// Content-Length is charged when its body ends.
+// Step 5 (CONTRACT §3.5, §6): count units, apply incentives, charge below 500 only, keep the
+// answer of an idempotent request, and answer with the Tollgate headers. The charge is settled
+// before the response is returned whenever its units are known from the headers, so the answer
+// carries Tollgate-Units/Cost and usage reads see it at once. Every streamed body is relayed so
+// that how it ends is known: an origin that breaks it off has its charge taken back (issue 8);
+// a `response-bytes` answer is charged by the bytes streamed.
 import type { Meter } from "../catalog/schema";
 import { IDEMPOTENCY_BODY_CAP, type StoredResponse } from "../limiter/idempotency";
-import type { SettleRequest, Settlement } from "../limiter/tenant-limiter";
+import type { SettleRequest, Settlement } from "../limiter/protocol";
+import { limiterOf } from "../limiter/stub";
 import type { PatternSignals } from "../pricing/incentives";
 import { responseUnits } from "../pricing/meters";
+import { problem } from "../problems";
 import type { Admission } from "./admit";
-import { limiterOf } from "./admit";
-import { readUpTo } from "./body";
+import { readUpTo, relay, type BodyEnd } from "./body";
 import { mergeHeaders, rateLimitHeaders, tollgateHeaders, type Outcome } from "./headers";
 
 export interface SettleContext {
@@ -29,33 +31,23 @@ export interface SettleContext {
   keepResponse: boolean;
 }
 
-/** Settles with one retry; settling is idempotent in the limiter, so a retry never double charges. */
-export async function settleAdmission(ctx: Pick<SettleContext, "env" | "tenantId">, req: SettleRequest): Promise<Settlement | null> {
-  const stub = limiterOf(ctx.env, ctx.tenantId);
-  for (let attempt = 0; attempt < 2; attempt++) {
+const RETRY_DELAYS_MS = [0, 25, 100];
+
+/** Calls the limiter a few times; every limiter call used here is idempotent, so a retry never double charges. */
+async function retried<T>(what: string, call: () => Promise<T>): Promise<T | null> {
+  for (const delay of RETRY_DELAYS_MS) {
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     try {
-      return await stub.settle(req);
+      return await call();
     } catch (error) {
-      console.error("settle failed", ctx.tenantId, req.admissionId, attempt, error);
+      console.error(`limiter ${what} failed`, error);
     }
   }
-  return null; // the admission's lease expires and releases it uncharged
+  return null; // the admission's lease ends and the limiter settles it (CONTRACT §6)
 }
 
-/** Passes `body` through, counting bytes, and calls `onEnd` once when it ends or is cancelled. */
-function observeBody(body: ReadableStream<Uint8Array>, waitUntil: SettleContext["waitUntil"], onEnd: (bytes: number) => Promise<unknown>) {
-  let bytes = 0;
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      bytes += chunk.byteLength;
-      controller.enqueue(chunk);
-    },
-  });
-  waitUntil(body.pipeTo(writable).then(
-    () => onEnd(bytes),
-    () => onEnd(bytes),
-  ));
-  return readable;
+export function settleAdmission(ctx: Pick<SettleContext, "env" | "tenantId">, req: SettleRequest): Promise<Settlement | null> {
+  return retried("settle", () => limiterOf(ctx.env, ctx.tenantId).settle(req));
 }
 
 const headerPairs = (headers: Headers): string[][] => [...headers];
@@ -65,13 +57,14 @@ export async function settleResponse(ctx: SettleContext, origin: Response): Prom
   const meter: Meter = admission.policy.meter;
   const headers = new Headers(origin.headers);
   mergeHeaders(headers, rateLimitHeaders(admission.limits, meter));
-  const failed = (): SettleRequest => ({ admissionId: admission.admissionId, status: origin.status, units: null, holdSlot: false, signals });
   const signals: PatternSignals = { idempotencyKey: ctx.idempotencyKey, notModified: ctx.conditional && origin.status === 304 };
+  const base = { admissionId: admission.admissionId, holdSlot: false, signals };
+  const answer = (body: BodyInit | null) => new Response(body, { status: origin.status, statusText: origin.statusText, headers });
 
   if (origin.status >= 500) {
-    await settleAdmission(ctx, failed());
+    await settleAdmission(ctx, { ...base, status: origin.status, units: null });
     tollgateHeaders({ ...outcome, units: 0, cost: 0 }, headers);
-    return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
+    return answer(origin.body);
   }
 
   // An idempotent answer is read (up to the cap) so that it can be kept for replays.
@@ -79,40 +72,73 @@ export async function settleResponse(ctx: SettleContext, origin: Response): Prom
   let kept: StoredResponse | undefined;
   let bufferedBytes: number | null = null;
   if (ctx.keepResponse) {
-    const read = origin.body ? await readUpTo(origin.body, IDEMPOTENCY_BODY_CAP) : { complete: true as const, bytes: new ArrayBuffer(0) };
+    let read: Awaited<ReturnType<typeof readUpTo>>;
+    try {
+      read = origin.body ? await readUpTo(origin.body, IDEMPOTENCY_BODY_CAP) : { complete: true as const, bytes: new ArrayBuffer(0) };
+    } catch {
+      // Nothing has reached the client yet: the origin failed, so nothing is charged (issue 8).
+      await settleAdmission(ctx, { ...base, status: 502, units: null, reason: "origin-broke-off" });
+      throw problem("origin-unavailable", { detail: "The origin broke off its answer.", surface: admission.policy.surface });
+    }
     if (read.complete) {
       body = origin.body ? read.bytes : null;
       bufferedBytes = read.bytes.byteLength;
       kept = { status: origin.status, statusText: origin.statusText, headers: headerPairs(origin.headers), body: read.bytes };
     } else body = read.stream;
   }
+  const streamed = body instanceof ReadableStream ? body : null;
+  const byBytes = meter.count.from === "response-bytes";
 
-  const units = ctx.knownUnits ?? responseUnits(meter, origin) ?? (meter.count.from === "response-bytes" ? bufferedBytes : null);
+  const units = ctx.knownUnits ?? responseUnits(meter, origin) ?? (byBytes ? bufferedBytes : null);
   if (units === null) {
     // response-bytes without Content-Length: charged when the body ends (CONTRACT §5, last paragraph).
     tollgateHeaders({ requestId: outcome.requestId, ...(outcome.surface !== undefined && { surface: outcome.surface }) }, headers);
-    const stream = body instanceof ArrayBuffer ? null : body;
-    body = observeBody(stream!, ctx.waitUntil, (bytes) =>
-      settleAdmission(ctx, { admissionId: admission.admissionId, status: origin.status, units: bytes, holdSlot: false, signals }),
-    );
-    return new Response(body, { status: origin.status, statusText: origin.statusText, headers });
+    const relayed = relay(streamed!);
+    ctx.waitUntil(relayed.ended.then((end) =>
+      settleAdmission(ctx, end.kind === "broken" ? { ...base, status: 502, units: null, reason: "origin-broke-off" } : { ...base, status: origin.status, units: end.bytes }),
+    ));
+    return answer(relayed.stream);
   }
 
-  const holdSlot = admission.policy.concurrency !== undefined && body !== null && !(body instanceof ArrayBuffer);
-  const settlement = await settleAdmission(ctx, {
-    admissionId: admission.admissionId,
-    status: origin.status,
-    units,
-    holdSlot,
-    signals,
-    ...(kept && { response: kept }),
-  });
-  tollgateHeaders({ ...outcome, units: settlement?.units ?? 0, cost: settlement?.cost ?? 0, incentives: settlement?.incentives ?? [] }, headers);
-  if (holdSlot && body && !(body instanceof ArrayBuffer)) {
-    const stub = limiterOf(ctx.env, ctx.tenantId);
-    body = observeBody(body, ctx.waitUntil, () => stub.release(admission.admissionId));
+  // A streamed body keeps its admission open until it ends: for the concurrency slot, and for
+  // response-bytes, whose charge follows the bytes actually streamed.
+  const holdSlot = streamed !== null && (admission.policy.concurrency !== undefined || byBytes);
+  const request: SettleRequest = { ...base, holdSlot, status: origin.status, units, ...(kept && { response: kept }) };
+  const settlement = await settleAdmission(ctx, request);
+  // A settlement the limiter never confirmed is charged at the end of the lease as the admission
+  // priced it (CONTRACT §6): the headers say that, so they still match the rollups.
+  const charged = settlement ?? provisionalSettlement(admission);
+  tollgateHeaders({ ...outcome, units: charged.units, cost: charged.cost, incentives: charged.incentives }, headers);
+  if (!streamed) return answer(body);
+
+  const relayed = relay(streamed);
+  ctx.waitUntil(relayed.ended.then((end) => afterBody(ctx, request, settlement !== null, units, end)));
+  return answer(relayed.stream);
+}
+
+/** What the limiter will charge at the lease's end if it never hears of the response. */
+function provisionalSettlement(admission: Admission): Settlement {
+  const p = admission.provisional;
+  return p ? { charged: true, units: p.units, cost: p.cost, savings: p.savings, incentives: p.incentives } : { charged: true, units: 0, cost: 0, savings: 0, incentives: [] };
+}
+
+const byBytes = (ctx: SettleContext) => ctx.admission.policy.meter.count.from === "response-bytes";
+
+/** The body ended: free the slot, take the charge back if the origin broke it off, or charge the bytes streamed. */
+async function afterBody(ctx: SettleContext, request: SettleRequest, settled: boolean, units: number, end: BodyEnd): Promise<unknown> {
+  const limiter = () => limiterOf(ctx.env, ctx.tenantId);
+  const id = request.admissionId;
+  if (!settled) {
+    // The limiter could not be told before the answer went out: tell it now, or the lease's end will.
+    if (end.kind === "broken") return settleAdmission(ctx, { ...request, holdSlot: false, status: 502, units: null, reason: "origin-broke-off" });
+    return settleAdmission(ctx, { ...request, holdSlot: false, units: byBytes(ctx) ? end.bytes : units });
   }
-  return new Response(body, { status: origin.status, statusText: origin.statusText, headers });
+  if (end.kind === "broken") return retried("annul", () => limiter().annul(id, "origin-broke-off"));
+  if (byBytes(ctx) && end.bytes !== units) {
+    return retried("recharge", () => limiter().recharge(id, end.bytes, request.signals));
+  }
+  if (request.holdSlot) return retried("release", () => limiter().release(id));
+  return undefined;
 }
 
 /** A kept answer replayed: not forwarded, not charged (CONTRACT §3 Idempotency). */

@@ -1,124 +1,38 @@
 // One TenantLimiter per tenant (CONTRACT §1). It holds the tenant's authoritative status and keys
-// (so revocation and suspension bite on the very next request), token buckets, quota counters,
-// in-flight admissions and unflushed usage events. Every RPC method runs synchronous SQLite
-// statements without awaiting in between, so each call is atomic: concurrent requests never
-// over-admit. Policies are passed in by the caller (see policy.ts).
+// (so revocation, suspension and deletion bite on the very next request), token buckets, quota
+// counters, admissions and their settlement (CONTRACT §6), idempotency records and unflushed
+// usage events. Every RPC method runs synchronous SQLite statements without awaiting in between,
+// so each call is atomic: concurrent requests never over-admit. Policies are passed in by the
+// caller (see policy.ts); RPC shapes are in protocol.ts, tables in schema.ts.
 import { DurableObject } from "cloudflare:workers";
 import { systemClock, type Clock } from "../clock";
 import { problemStatus } from "../problems";
 import { chargeFor, type Charge } from "../pricing/charge";
 import type { PatternSignals } from "../pricing/incentives";
-import {
-  IDEMPOTENCY_SCHEMA,
-  IDEMPOTENCY_TTL_MS,
-  verdictOf,
-  type IdempotencyClaim,
-  type IdempotencyRow,
-  type StoredResponse,
-} from "./idempotency";
-import { effectivePolicy, ruleRefusal, type EffectivePolicy, type SurfaceTerms, type TenantTerms } from "./policy";
+import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
+import { effectivePolicy, ruleRefusal, type EffectivePolicy, type SurfaceTerms } from "./policy";
+import type {
+  AdmitRequest,
+  AdmitResult,
+  PreAdmissionRefusal,
+  QuoteRequest,
+  QuoteResult,
+  Refusal,
+  RefusalCode,
+  SettleRequest,
+  Settlement,
+  SurfaceLimits,
+  TenantState,
+  TenantWrite,
+} from "./protocol";
 import { periodBounds, secondsToPeriodEnd } from "./quota-period";
+import { migrate } from "./schema";
 import { flushToD1 } from "../metering/flush";
-import { rollUp, type UsageEvent } from "../metering/rollup";
+import { rollUp, type UsageEvent, type UsageOutcome } from "../metering/rollup";
 import { writeUsageSummary } from "../metering/summary";
 import { take, view as bucketView, refill, type BucketState } from "./token-bucket";
 
-export interface TenantState extends TenantTerms {
-  id: string;
-  status: "active" | "suspended";
-  deleted: boolean;
-}
-
-export type RefusalCode =
-  | "unauthenticated"
-  | "key-revoked"
-  | "tenant-suspended"
-  | "surface-prohibited"
-  | "premium-required"
-  | "concurrency-limited"
-  | "rate-limited"
-  | "quota-exhausted"
-  | "idempotency-key-in-use"
-  | "idempotency-key-reused";
-
-export interface SurfaceLimits {
-  rate?: { limit: number; remaining: number; reset: number; window: number };
-  quota?: {
-    limit: number;
-    used: number;
-    remaining: number;
-    periodStart: string;
-    periodEnd: string;
-    reset: number;
-    period: string;
-  };
-  concurrency?: { limit: number; inFlight: number };
-  inFlight: number;
-}
-
-export interface AdmitRequest {
-  requestId: string;
-  keyId: string;
-  surface: string;
-  terms: SurfaceTerms;
-  /** Units when known before forwarding (request count, json-array); null when only the response tells. */
-  units: number | null;
-  /** How long the admission holds its slot and reservation if it is never settled. */
-  leaseMs: number;
-  catalogVersion: number;
-  /** For POST/PATCH carrying an Idempotency-Key (CONTRACT §3 Idempotency). */
-  idempotency?: IdempotencyClaim;
-}
-
-export interface Refusal {
-  kind: "refused";
-  code: RefusalCode;
-  detail: string;
-  retryAfter?: number;
-  violatedPolicies?: string[];
-  earlyRetry?: boolean;
-  policy?: EffectivePolicy;
-  limits?: SurfaceLimits;
-}
-
-export type AdmitResult =
-  | { kind: "admitted"; admissionId: string; policy: EffectivePolicy; limits: SurfaceLimits }
-  | { kind: "replay"; response: StoredResponse; policy: EffectivePolicy }
-  | Refusal;
-
-export interface QuoteRequest {
-  keyId: string;
-  surface: string;
-  terms: SurfaceTerms;
-  units: number | null;
-  signals: PatternSignals;
-  idempotency?: IdempotencyClaim;
-}
-
-export type QuoteResult =
-  | { kind: "allowed"; policy: EffectivePolicy; charge: Charge | null }
-  | { kind: "replay"; policy: EffectivePolicy }
-  | Refusal;
-
-export interface SettleRequest {
-  admissionId: string;
-  status: number;
-  /** Units to charge; null when the origin failed (≥ 500, timeout, unreachable): nothing is charged. */
-  units: number | null;
-  /** Keep the concurrency slot until `release` (the response body is still streaming). */
-  holdSlot: boolean;
-  signals: PatternSignals;
-  /** The answer to keep for an idempotent request; absent when it was too large to keep. */
-  response?: StoredResponse;
-}
-
-export interface Settlement {
-  charged: boolean;
-  units: number;
-  cost: number; // micro-units
-  savings: number; // micro-units
-  incentives: string[];
-}
+export type * from "./protocol";
 
 const nothingCharged: Settlement = { charged: false, units: 0, cost: 0, savings: 0, incentives: [] };
 
@@ -131,52 +45,37 @@ interface AdmissionRow extends Record<string, SqlStorageValue> {
   reserved: number;
   expires_at: number;
   slot_open: number;
+  state: "open" | "settled" | "expired";
+  units: number | null;
+  provisional: string | null;
   settlement: string | null;
   catalog_version: number;
   idempotency_key: string | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tenant (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS keys (id TEXT PRIMARY KEY, expires_at INTEGER, revoked_at INTEGER);
-CREATE TABLE IF NOT EXISTS buckets (surface TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS quotas (
-  surface TEXT NOT NULL, period_start INTEGER NOT NULL,
-  used INTEGER NOT NULL DEFAULT 0, reserved INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (surface, period_start));
-CREATE TABLE IF NOT EXISTS admissions (
-  id TEXT PRIMARY KEY, surface TEXT NOT NULL, request_id TEXT NOT NULL, policy TEXT NOT NULL,
-  period_start INTEGER, reserved INTEGER NOT NULL, admitted_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL, slot_open INTEGER NOT NULL DEFAULT 1, settlement TEXT,
-  catalog_version INTEGER NOT NULL, idempotency_key TEXT);
-CREATE INDEX IF NOT EXISTS admissions_expiry ON admissions (expires_at);
-CREATE INDEX IF NOT EXISTS admissions_open ON admissions (surface, slot_open);
-CREATE TABLE IF NOT EXISTS retry_after (surface TEXT PRIMARY KEY, until INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS usage_events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, request_id TEXT NOT NULL,
-  surface TEXT, status INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT,
-  early_retry INTEGER NOT NULL DEFAULT 0, units INTEGER NOT NULL DEFAULT 0,
-  cost INTEGER NOT NULL DEFAULT 0, savings INTEGER NOT NULL DEFAULT 0, incentives TEXT,
-  catalog_version INTEGER);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-`;
-
 /** Usage events are flushed to the D1 rollups this long after they are recorded (at most). */
 export const FLUSH_DELAY_MS = 5_000;
 const FLUSH_BATCH = 500;
-/** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §5 retention, README). */
+/** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §6 USAGE_EVENT_DAYS default). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** An admission settled by its lease's end is kept this long so a late settle corrects it, not doubles it. */
+export const LATE_SETTLE_MS = 60 * 60 * 1000;
+/** Refusals before admission (no surface, invalid body) are counted in memory and written at most this often. */
+export const REFUSAL_PERSIST_MS = 1_000;
+/** Refusals before admission are limited per tenant: a flood of them is itself refused (issue 8, row 8). */
+export const REFUSAL_RATE = { limit: 20, window: 1, burst: 100 } as const;
 
 interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
   at: number;
   surface: string | null;
-  outcome: UsageEvent["outcome"];
+  outcome: UsageOutcome;
   early_retry: number;
   units: number;
   cost: number;
   savings: number;
   incentives: string | null;
+  weight: number;
 }
 
 const eventOf = (r: EventRow): UsageEvent => ({
@@ -189,12 +88,32 @@ const eventOf = (r: EventRow): UsageEvent => ({
   cost: r.cost,
   savings: r.savings,
   incentives: r.incentives === null ? [] : (JSON.parse(r.incentives) as string[]),
+  weight: r.weight,
 });
 
+/** A settlement as the admission row keeps it, with what later corrections need. */
+interface StoredSettlement extends Settlement {
+  usedBefore?: number;
+  voided?: boolean;
+  late?: boolean;
+}
+
+const publicSettlement = ({ charged, units, cost, savings, incentives }: StoredSettlement): Settlement => ({ charged, units, cost, savings, incentives });
+
+const settlementOf = (c: Charge): Settlement => ({ charged: true, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives });
 
 type Evaluation =
-  | { ok: true; policy: EffectivePolicy; bucket: BucketState | null; periodStart: number | null; usedBefore: number }
+  | { ok: true; policy: EffectivePolicy; bucket: BucketState | null; periodStart: number | null; usedBefore: number; reservedBefore: number }
   | ({ ok: false } & Omit<Refusal, "kind">);
+
+interface PendingRefusal {
+  at: number;
+  surface: string | null;
+  code: string;
+  status: number;
+  catalogVersion: number | null;
+  count: number;
+}
 
 export class TenantLimiter extends DurableObject<Env> {
   /** Replaced by tests through runInDurableObject to drive time. */
@@ -204,35 +123,58 @@ export class TenantLimiter extends DurableObject<Env> {
   private nextAlarm: number | null | undefined = undefined;
   /** The flush under way, if any (see flush). */
   private flushing: Promise<unknown> = Promise.resolve();
+  /** The tenant and its keys, held in memory; every write goes through this object. */
+  private tenant: TenantState | null = null;
+  private keys = new Map<string, { expiresAt: number | null; revokedAt: number | null }>();
+  /** Refusals before admission not yet written, by surface, code and status. */
+  private pendingRefusals = new Map<string, PendingRefusal>();
+  private refusalBucket: BucketState | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     void ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA + IDEMPOTENCY_SCHEMA);
+      migrate(ctx.storage);
+      const row = this.sql.exec<{ body: string }>("SELECT body FROM tenant").toArray()[0];
+      this.tenant = row ? { revision: 0, ...(JSON.parse(row.body) as Omit<TenantState, "revision">) } : null;
+      for (const k of this.sql.exec<{ id: string; expires_at: number | null; revoked_at: number | null }>("SELECT * FROM keys")) {
+        this.keys.set(k.id, { expiresAt: k.expires_at, revokedAt: k.revoked_at });
+      }
     });
   }
 
   // ---- tenant state, pushed by the admin API -------------------------------------------------
 
-  putTenant(state: TenantState): void {
+  /** A deleted tenant stays deleted, and an older revision never replaces a newer one. */
+  putTenant(state: TenantState): TenantWrite {
+    const current = this.tenant;
+    if (current?.deleted) return { applied: false, deleted: true };
+    if (current && current.revision > state.revision) return { applied: false, deleted: false };
     this.sql.exec(
       "INSERT INTO tenant (singleton, body) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET body = excluded.body",
       JSON.stringify(state),
     );
+    this.tenant = state;
+    return { applied: true, deleted: state.deleted };
   }
 
   getTenant(): TenantState | null {
-    const row = this.sql.exec<{ body: string }>("SELECT body FROM tenant").toArray()[0];
-    return row ? (JSON.parse(row.body) as TenantState) : null;
+    return this.tenant;
   }
 
-  putKey(keyId: string, expiresAt: number | null): void {
+  /** False when the tenant is unknown or deleted: no key is added to it. */
+  putKey(keyId: string, expiresAt: number | null): boolean {
+    if (!this.tenant || this.tenant.deleted) return false;
     this.sql.exec("INSERT OR REPLACE INTO keys (id, expires_at, revoked_at) VALUES (?, ?, NULL)", keyId, expiresAt);
+    this.keys.set(keyId, { expiresAt, revokedAt: null });
+    return true;
   }
 
   revokeKey(keyId: string): void {
-    this.sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", this.clock.now(), keyId);
+    const now = this.clock.now();
+    this.sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, keyId);
+    const key = this.keys.get(keyId);
+    if (key && key.revokedAt === null) key.revokedAt = now;
   }
 
   // ---- the request path -------------------------------------------------------------------------
@@ -243,9 +185,8 @@ export class TenantLimiter extends DurableObject<Env> {
    */
   async admit(req: AdmitRequest): Promise<AdmitResult> {
     const now = this.clock.now();
-    this.expireAdmissions(now);
-    const tenant = this.getTenant();
-    const denied = this.checkPrincipal(tenant, req.keyId, now);
+    const tenant = this.tenant;
+    const denied = this.checkPrincipal(req.keyId, now);
     if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
     const policy = effectivePolicy(tenant, req.surface, req.terms);
 
@@ -274,6 +215,9 @@ export class TenantLimiter extends DurableObject<Env> {
     const admissionId = crypto.randomUUID();
     const reserve = req.units ?? 1; // unknown units hold one unit until the response tells
     const { bucket, periodStart } = evaluation;
+    // CONTRACT §6: what an admission never settled is charged — its request-known units, priced
+    // now, after every unit already used or reserved in the period.
+    const provisional = req.units === null ? null : chargeFor(policy, req.units, evaluation.usedBefore + evaluation.reservedBefore, { idempotencyKey: req.idempotencyKey, notModified: false });
     let firstRecord = false;
     this.ctx.storage.transactionSync(() => {
       if (bucket) this.saveBucket(req.surface, bucket);
@@ -286,7 +230,7 @@ export class TenantLimiter extends DurableObject<Env> {
         );
       }
       this.sql.exec(
-        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, catalog_version, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, catalog_version, idempotency_key, units, provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         admissionId,
         req.surface,
         req.requestId,
@@ -297,6 +241,8 @@ export class TenantLimiter extends DurableObject<Env> {
         now + req.leaseMs,
         req.catalogVersion,
         req.idempotency?.key ?? null,
+        req.units,
+        provisional === null ? null : JSON.stringify(provisional),
       );
       if (req.idempotency) {
         firstRecord = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency WHERE expires_at > ?", now).one().n === 0;
@@ -310,7 +256,8 @@ export class TenantLimiter extends DurableObject<Env> {
         );
       }
     });
-    const result: AdmitResult = { kind: "admitted", admissionId, policy, limits: this.limitsOf(policy, now) };
+    const result: AdmitResult = { kind: "admitted", admissionId, policy, limits: this.limitsOf(policy, now), provisional };
+    await this.ensureAlarm(now + req.leaseMs);
     if (firstRecord) await this.ensureAlarm(now + IDEMPOTENCY_TTL_MS);
     return result;
   }
@@ -321,8 +268,8 @@ export class TenantLimiter extends DurableObject<Env> {
    */
   quote(req: QuoteRequest): QuoteResult {
     const now = this.clock.now();
-    const tenant = this.getTenant();
-    const denied = this.checkPrincipal(tenant, req.keyId, now);
+    const tenant = this.tenant;
+    const denied = this.checkPrincipal(req.keyId, now);
     if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
     const policy = effectivePolicy(tenant, req.surface, req.terms);
     if (req.idempotency) {
@@ -342,31 +289,50 @@ export class TenantLimiter extends DurableObject<Env> {
 
   /** The strong key and tenant check alone, read-only (used where nothing else is asked). */
   checkKey(keyId: string): { code: RefusalCode; detail: string } | null {
-    return this.checkPrincipal(this.getTenant(), keyId, this.clock.now());
+    return this.checkPrincipal(keyId, this.clock.now());
   }
 
   /**
    * A request refused before admission (no surface matched, invalid body): the key is checked
-   * first, so a revoked key is told so whatever it asked; otherwise the refusal is recorded.
+   * first, so a revoked key is told so whatever it asked. Such refusals cost no durable write
+   * each: they are counted in memory and written together at most every REFUSAL_PERSIST_MS, and
+   * a flood of them beyond REFUSAL_RATE is refused `rate-limited` (counted the same way).
    */
-  async refuse(req: { requestId: string; keyId: string; surface: string | null; code: string; status: number; catalogVersion: number | null }): Promise<{ code: RefusalCode; detail: string } | null> {
+  async refuse(req: PreAdmissionRefusal): Promise<{ code: RefusalCode; detail: string; retryAfter?: number } | null> {
     const now = this.clock.now();
-    const denied = this.checkPrincipal(this.getTenant(), req.keyId, now);
+    const denied = this.checkPrincipal(req.keyId, now);
     if (denied) return denied;
-    this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: req.status, outcome: "rejected", reason: req.code, ...(req.catalogVersion !== null && { catalogVersion: req.catalogVersion }) });
-    return this.afterEvent(null);
+    const taken = take(this.refusalBucket, REFUSAL_RATE, now);
+    let answer: { code: RefusalCode; detail: string; retryAfter?: number } | null = null;
+    let { code, status } = req;
+    if (taken.admitted) this.refusalBucket = taken.state;
+    else {
+      answer = { code: "rate-limited", detail: `Too many refused requests: at most ${REFUSAL_RATE.limit} per second may miss every surface or be invalid.`, retryAfter: taken.retryAfter };
+      code = "rate-limited";
+      status = 429;
+    }
+    const id = `${req.surface}\u0000${code}\u0000${status}\u0000${req.catalogVersion}`;
+    const pending = this.pendingRefusals.get(id);
+    if (pending) pending.count++;
+    else this.pendingRefusals.set(id, { at: now, surface: req.surface, code, status, catalogVersion: req.catalogVersion, count: 1 });
+    await this.ensureAlarm(now + REFUSAL_PERSIST_MS);
+    return answer;
   }
 
   /**
-   * Charges (origin answered below 500) or releases (origin failed) an admission, and records its
-   * usage event in the same transaction. Idempotent: settling twice answers the first settlement.
+   * Charges (units given) or releases (units null: the origin failed, or Tollgate refused after
+   * admission) an admission, and records its usage event in the same transaction. Idempotent:
+   * settling twice answers the first settlement. An admission the limiter already settled at the
+   * end of its lease keeps that charge, except that units measured from the response, which the
+   * lease's end charged as 0, are added by a late settle (CONTRACT §6).
    */
   async settle(req: SettleRequest): Promise<Settlement> {
     const now = this.clock.now();
     const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", req.admissionId).toArray()[0];
-    if (!row) return nothingCharged; // lease expired: released uncharged
-    if (row.settlement !== null) return JSON.parse(row.settlement) as Settlement;
+    if (!row) return nothingCharged; // settled at its lease's end long ago: not found any more
+    if (row.state === "settled") return publicSettlement(JSON.parse(row.settlement!) as StoredSettlement);
     const policy = JSON.parse(row.policy) as EffectivePolicy;
+    if (row.state === "expired") return this.afterEvent(this.settleLate(row, policy, req, now));
 
     let settlement: Settlement = nothingCharged;
     this.ctx.storage.transactionSync(() => {
@@ -381,14 +347,11 @@ export class TenantLimiter extends DurableObject<Env> {
           row.period_start,
         );
       }
-      if (req.units !== null) {
-        const charge = chargeFor(policy, req.units, usedBefore, req.signals);
-        settlement = { charged: true, units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives };
-      }
+      if (req.units !== null) settlement = settlementOf(chargeFor(policy, req.units, usedBefore, req.signals));
       if (row.idempotency_key !== null) this.settleIdempotency(row, req);
       this.sql.exec(
-        "UPDATE admissions SET settlement = ?, reserved = 0, slot_open = ? WHERE id = ?",
-        JSON.stringify(settlement),
+        "UPDATE admissions SET state = 'settled', settlement = ?, reserved = 0, slot_open = ? WHERE id = ?",
+        JSON.stringify({ ...settlement, usedBefore } satisfies StoredSettlement),
         req.holdSlot ? 1 : 0,
         row.id,
       );
@@ -397,7 +360,8 @@ export class TenantLimiter extends DurableObject<Env> {
         requestId: row.request_id,
         surface: row.surface,
         status: req.status,
-        outcome: settlement.charged ? "charged" : "failed",
+        outcome: settlement.charged ? "charged" : (req.outcome ?? "failed"),
+        ...(req.reason !== undefined && { reason: req.reason }),
         units: settlement.units,
         cost: settlement.cost,
         savings: settlement.savings,
@@ -408,20 +372,79 @@ export class TenantLimiter extends DurableObject<Env> {
     return this.afterEvent(settlement);
   }
 
+  /** Frees the concurrency slot of a settled admission once its response body has ended. */
+  release(admissionId: string): void {
+    this.sql.exec("UPDATE admissions SET slot_open = 0 WHERE id = ?", admissionId);
+  }
+
   /**
-   * Flushes usage to the D1 rollups, purges expired idempotency records and old flushed events —
-   * never on the request path. A failed D1 write throws, and the runtime retries the alarm.
+   * The origin broke off a response after it was settled (its body failed mid-stream): the charge
+   * is taken back, the slot and the idempotency key freed, and the request counted as failed.
+   * Idempotent. Answers false when there was nothing to take back.
+   */
+  async annul(admissionId: string, reason: string): Promise<boolean> {
+    const now = this.clock.now();
+    const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", admissionId).toArray()[0];
+    if (!row || row.state !== "settled") return false;
+    const settled = JSON.parse(row.settlement!) as StoredSettlement;
+    if (settled.voided) return false;
+    this.ctx.storage.transactionSync(() => {
+      if (settled.charged && row.period_start !== null) {
+        this.sql.exec("UPDATE quotas SET used = MAX(0, used - ?) WHERE surface = ? AND period_start = ?", settled.units, row.surface, row.period_start);
+      }
+      if (row.idempotency_key !== null) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
+      this.sql.exec("UPDATE admissions SET settlement = ?, slot_open = 0 WHERE id = ?", JSON.stringify({ ...settled, voided: true }), row.id);
+      if (settled.charged) {
+        this.recordEvent({ at: now, requestId: row.request_id, surface: row.surface, status: 502, outcome: "voided", reason, units: settled.units, cost: settled.cost, savings: settled.savings, incentives: settled.incentives, catalogVersion: row.catalog_version });
+      }
+    });
+    return this.afterEvent(settled.charged);
+  }
+
+  /**
+   * A `response-bytes` answer whose body ended after other than its Content-Length bytes (the
+   * client went away): the charge follows the bytes actually streamed (issue 8). Idempotent.
+   */
+  async recharge(admissionId: string, units: number, signals: PatternSignals): Promise<Settlement | null> {
+    const now = this.clock.now();
+    const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", admissionId).toArray()[0];
+    if (!row || row.state !== "settled") return null;
+    const before = JSON.parse(row.settlement!) as StoredSettlement & { recharged?: boolean };
+    if (before.voided || before.recharged || !before.charged) return publicSettlement(before);
+    const after = settlementOf(chargeFor(JSON.parse(row.policy) as EffectivePolicy, units, before.usedBefore ?? 0, signals));
+    this.ctx.storage.transactionSync(() => {
+      if (row.period_start !== null) {
+        this.sql.exec("UPDATE quotas SET used = MAX(0, used + ?) WHERE surface = ? AND period_start = ?", after.units - before.units, row.surface, row.period_start);
+      }
+      this.sql.exec("UPDATE admissions SET settlement = ?, slot_open = 0 WHERE id = ?", JSON.stringify({ ...after, usedBefore: before.usedBefore, recharged: true }), row.id);
+      const common = { at: now, requestId: row.request_id, surface: row.surface, status: 200, reason: "bytes-streamed", catalogVersion: row.catalog_version };
+      this.recordEvent({ ...common, outcome: "voided", units: before.units, cost: before.cost, savings: before.savings, incentives: before.incentives });
+      this.recordEvent({ ...common, outcome: "recharged", units: after.units, cost: after.cost, savings: after.savings, incentives: after.incentives });
+    });
+    return this.afterEvent(after);
+  }
+
+  /**
+   * Settles expired admissions, writes pending refusals, flushes usage to the D1 rollups, purges
+   * expired idempotency records and old flushed events — never on the request path. A failed D1
+   * write throws, and the runtime retries the alarm.
    */
   override async alarm(): Promise<void> {
     this.nextAlarm = undefined;
-    await this.flush();
     const now = this.clock.now();
+    this.expireAdmissions(now);
+    this.persistRefusals();
+    await this.flush();
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
     this.sql.exec("DELETE FROM usage_events WHERE seq <= ? AND at <= ?", this.flushedThrough(), now - EVENT_RETENTION_MS);
+    const next = (q: string, ...args: SqlStorageValue[]) => this.sql.exec<{ at: number | null }>(q, ...args).one().at;
     const candidates = [
-      this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM idempotency").one().at,
+      next("SELECT MIN(expires_at) AS at FROM idempotency"),
+      next("SELECT MIN(expires_at) AS at FROM admissions WHERE state != 'expired'"),
+      ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
       this.pendingEvents() > 0 ? now + FLUSH_DELAY_MS : null,
-      ((at) => (at === null ? null : at + EVENT_RETENTION_MS))(this.sql.exec<{ at: number | null }>("SELECT MIN(at) AS at FROM usage_events").one().at),
+      this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
+      ((at) => (at === null ? null : at + EVENT_RETENTION_MS))(next("SELECT MIN(at) AS at FROM usage_events")),
     ].filter((at): at is number => at !== null);
     if (candidates.length > 0) await this.ensureAlarm(Math.max(now + 1, Math.min(...candidates)));
   }
@@ -440,13 +463,14 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   private async flushPending(): Promise<{ flushed: number }> {
-    const tenant = this.getTenant();
+    const tenant = this.tenant;
     if (!tenant) return { flushed: 0 };
+    this.persistRefusals();
     let flushed = 0;
     for (;;) {
       const from = this.flushedThrough();
       const events = this.sql
-        .exec<EventRow>("SELECT seq, at, surface, outcome, early_retry, units, cost, savings, incentives FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", from, FLUSH_BATCH)
+        .exec<EventRow>("SELECT seq, at, surface, outcome, early_retry, units, cost, savings, incentives, weight FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", from, FLUSH_BATCH)
         .toArray()
         .map(eventOf);
       if (events.length === 0) break;
@@ -465,17 +489,11 @@ export class TenantLimiter extends DurableObject<Env> {
     return { flushed };
   }
 
-  /** Frees the concurrency slot of a settled admission once its response body has ended. */
-  release(admissionId: string): void {
-    this.sql.exec("UPDATE admissions SET slot_open = 0 WHERE id = ?", admissionId);
-  }
-
   // ---- operators' views -------------------------------------------------------------------------
 
   limits(terms: Record<string, SurfaceTerms>): Record<string, SurfaceLimits> {
     const now = this.clock.now();
-    this.expireAdmissions(now);
-    const tenant = this.getTenant();
+    const tenant = this.tenant;
     if (!tenant) return {};
     return Object.fromEntries(
       Object.entries(terms).map(([surface, t]) => [surface, this.limitsOf(effectivePolicy(tenant, surface, t), now)]),
@@ -517,10 +535,12 @@ export class TenantLimiter extends DurableObject<Env> {
 
     let periodStart: number | null = null;
     let usedBefore = 0;
+    let reservedBefore = 0;
     if (policy.quota) {
       periodStart = periodBounds(policy.quota.period, now).start;
       const counter = this.quotaCounter(surface, periodStart);
       usedBefore = counter.used;
+      reservedBefore = counter.reserved;
       const taken = counter.used + counter.reserved;
       const exceeded = units === null ? taken >= policy.quota.limit : taken + units > policy.quota.limit;
       if (exceeded && policy.quota.overage === "block") {
@@ -533,7 +553,69 @@ export class TenantLimiter extends DurableObject<Env> {
         };
       }
     }
-    return { ok: true, policy, bucket, periodStart, usedBefore };
+    return { ok: true, policy, bucket, periodStart, usedBefore, reservedBefore };
+  }
+
+  /**
+   * CONTRACT §6: an admission never settled is settled at its lease's end — slot and idempotency
+   * key freed, request-known units charged at the price computed at admission, units measured
+   * from the response charged as 0, counted `unsettled`. Its row stays LATE_SETTLE_MS so a settle
+   * that arrives after all corrects it instead of counting it twice; settled rows are deleted.
+   */
+  private expireAdmissions(now: number): void {
+    const due = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE (state != 'expired' AND expires_at <= ?) OR (state = 'expired' AND expires_at <= ?)", now, now - LATE_SETTLE_MS).toArray();
+    if (due.length === 0) return;
+    this.ctx.storage.transactionSync(() => {
+      for (const row of due) {
+        if (row.state !== "open") {
+          this.sql.exec("DELETE FROM admissions WHERE id = ?", row.id);
+          continue;
+        }
+        const provisional = row.provisional === null ? null : (JSON.parse(row.provisional) as Charge);
+        const settlement: Settlement = provisional ? settlementOf(provisional) : { ...nothingCharged, charged: true };
+        if (row.period_start !== null) {
+          this.sql.exec(
+            "UPDATE quotas SET reserved = MAX(0, reserved - ?), used = used + ? WHERE surface = ? AND period_start = ?",
+            row.reserved,
+            settlement.units,
+            row.surface,
+            row.period_start,
+          );
+        }
+        if (row.idempotency_key !== null) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
+        this.sql.exec("UPDATE admissions SET state = 'expired', settlement = ?, reserved = 0, slot_open = 0 WHERE id = ?", JSON.stringify(settlement), row.id);
+        this.recordEvent({ at: now, requestId: row.request_id, surface: row.surface, status: 0, outcome: "unsettled", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
+      }
+    });
+  }
+
+  /** A settle after the lease's end: only units measured from the response are still added. */
+  private settleLate(row: AdmissionRow, policy: EffectivePolicy, req: SettleRequest, now: number): Settlement {
+    const recorded = JSON.parse(row.settlement!) as StoredSettlement;
+    if (row.units !== null || req.units === null || req.units === 0 || recorded.late) return publicSettlement(recorded);
+    let settlement: Settlement = recorded;
+    this.ctx.storage.transactionSync(() => {
+      const usedBefore = row.period_start === null ? 0 : this.quotaCounter(row.surface, row.period_start).used;
+      if (row.period_start !== null) {
+        this.sql.exec("UPDATE quotas SET used = used + ? WHERE surface = ? AND period_start = ?", req.units, row.surface, row.period_start);
+      }
+      settlement = settlementOf(chargeFor(policy, req.units!, usedBefore, req.signals));
+      this.sql.exec("UPDATE admissions SET settlement = ? WHERE id = ?", JSON.stringify({ ...settlement, late: true }), row.id);
+      this.recordEvent({ at: now, requestId: row.request_id, surface: row.surface, status: req.status, outcome: "late", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
+    });
+    return settlement;
+  }
+
+  /** Refusals counted in memory since the last write, as one weighted usage event each. */
+  private persistRefusals(): void {
+    if (this.pendingRefusals.size === 0) return;
+    const pending = [...this.pendingRefusals.values()];
+    this.pendingRefusals.clear();
+    this.ctx.storage.transactionSync(() => {
+      for (const p of pending) {
+        this.recordEvent({ at: p.at, requestId: "", surface: p.surface, status: p.status, outcome: "rejected", reason: p.code, weight: p.count, ...(p.catalogVersion !== null && { catalogVersion: p.catalogVersion }) });
+      }
+    });
   }
 
   private idempotencyRow(key: string): IdempotencyRow | undefined {
@@ -584,13 +666,12 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   /** The strong check of a key and its tenant (CONTRACT §3.1, §4): null when they may proceed. */
-  private checkPrincipal(tenant: TenantState | null, keyId: string, now: number): { code: RefusalCode; detail: string } | null {
+  private checkPrincipal(keyId: string, now: number): { code: RefusalCode; detail: string } | null {
+    const tenant = this.tenant;
     if (!tenant) return { code: "unauthenticated", detail: "Unknown API key." };
-    const key = this.sql
-      .exec<{ expires_at: number | null; revoked_at: number | null }>("SELECT expires_at, revoked_at FROM keys WHERE id = ?", keyId)
-      .toArray()[0];
-    if (tenant.deleted || !key || key.revoked_at !== null) return { code: "key-revoked", detail: "This API key has been revoked." };
-    if (key.expires_at !== null && key.expires_at <= now) return { code: "key-revoked", detail: "This API key has expired." };
+    const key = this.keys.get(keyId);
+    if (tenant.deleted || !key || key.revokedAt !== null) return { code: "key-revoked", detail: "This API key has been revoked." };
+    if (key.expiresAt !== null && key.expiresAt <= now) return { code: "key-revoked", detail: "This API key has expired." };
     if (tenant.status === "suspended") return { code: "tenant-suspended", detail: `Tenant "${tenant.id}" is suspended.` };
     return null;
   }
@@ -619,6 +700,7 @@ export class TenantLimiter extends DurableObject<Env> {
     return limits;
   }
 
+  /** Slots held by admissions whose lease has not ended (an ended lease frees its slot at once). */
   private inFlight(surface: string, now: number): number {
     const row = this.sql.exec<{ n: number }>(
       "SELECT COUNT(*) AS n FROM admissions WHERE surface = ? AND slot_open = 1 AND expires_at > ?",
@@ -654,34 +736,12 @@ export class TenantLimiter extends DurableObject<Env> {
     return early;
   }
 
-  /** Admissions never settled within their lease release their slot and reservation, uncharged. */
-  private expireAdmissions(now: number): void {
-    const expired = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE expires_at <= ?", now).toArray();
-    if (expired.length === 0) return;
-    this.ctx.storage.transactionSync(() => {
-      for (const row of expired) {
-        if (row.settlement === null && row.idempotency_key !== null) {
-          this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
-        }
-        if (row.settlement === null && row.period_start !== null) {
-          this.sql.exec(
-            "UPDATE quotas SET reserved = MAX(0, reserved - ?) WHERE surface = ? AND period_start = ?",
-            row.reserved,
-            row.surface,
-            row.period_start,
-          );
-        }
-        this.sql.exec("DELETE FROM admissions WHERE id = ?", row.id);
-      }
-    });
-  }
-
   private recordEvent(e: {
     at: number;
     requestId: string;
     surface: string | null;
     status: number;
-    outcome: "charged" | "rejected" | "failed" | "replayed";
+    outcome: UsageOutcome;
     reason?: string;
     earlyRetry?: boolean;
     units?: number;
@@ -689,9 +749,10 @@ export class TenantLimiter extends DurableObject<Env> {
     savings?: number;
     incentives?: string[];
     catalogVersion?: number;
+    weight?: number;
   }): void {
     this.sql.exec(
-      "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       e.at,
       e.requestId,
       e.surface,
@@ -704,6 +765,7 @@ export class TenantLimiter extends DurableObject<Env> {
       e.savings ?? 0,
       e.incentives && e.incentives.length > 0 ? JSON.stringify(e.incentives) : null,
       e.catalogVersion ?? null,
+      e.weight ?? 1,
     );
   }
 }

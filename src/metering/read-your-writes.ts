@@ -1,6 +1,6 @@
 // Usage answers include every request answered before them (CONTRACT §5): the tenants' limiters
 // flush their unflushed events to D1 before the rollups are read.
-import { limiterOf } from "../gateway/admit";
+import { limiterOf } from "../limiter/stub";
 
 const PARALLEL_FLUSHES = 10;
 

@@ -12,16 +12,29 @@ export const INCENTIVE_COLUMNS = {
 } as const;
 export type IncentiveName = keyof typeof INCENTIVE_COLUMNS;
 
+/**
+ * What became of a request: `charged`; `rejected` by Tollgate; `failed` by the origin; `replayed`
+ * from an idempotency record; `unsettled` (settled by the limiter at its lease's end, CONTRACT §6).
+ * Two outcomes correct an earlier event of the same request and count no new request: `voided`
+ * (a charged response whose body the origin broke off: the charge is taken back) and `late` (the
+ * units measured from the response of an `unsettled` admission, arriving after its lease).
+ * `recharged` follows a `voided` of the same request to charge it anew (response-bytes charged by
+ * the bytes streamed when they differ from Content-Length).
+ */
+export type UsageOutcome = "charged" | "rejected" | "failed" | "replayed" | "unsettled" | "voided" | "recharged" | "late";
+
 export interface UsageEvent {
   seq: number;
   at: number; // ms
   surface: string | null;
-  outcome: "charged" | "rejected" | "failed" | "replayed";
+  outcome: UsageOutcome;
   earlyRetry: boolean;
   units: number;
   cost: number; // micro-units
   savings: number; // micro-units
   incentives: string[];
+  /** How many requests this event stands for (refusals before admission are written in aggregate); default 1. */
+  weight?: number;
 }
 
 export interface RollupDelta {
@@ -31,6 +44,8 @@ export interface RollupDelta {
   requests: number;
   charged: number;
   rejected: number;
+  failed: number;
+  unsettled: number;
   earlyRetries: number;
   units: number;
   cost: number;
@@ -50,20 +65,58 @@ export function rollUp(events: UsageEvent[]): RollupDelta[] {
       const id = `${surface}\u0000${granularity}\u0000${periodStart}`;
       let row = rows.get(id);
       if (!row) {
-        row = { surface, granularity, periodStart, requests: 0, charged: 0, rejected: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: { "idempotency-key": 0, batch: 0, conditional: 0 } };
+        row = { surface, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: { "idempotency-key": 0, batch: 0, conditional: 0 } };
         rows.set(id, row);
       }
-      row.requests++;
-      if (e.outcome === "charged") {
-        row.charged++;
-        row.units += e.units;
-        row.cost += e.cost;
-        row.savings += e.savings;
-        for (const name of e.incentives) if (name in row.incentives) row.incentives[name as IncentiveName]++;
-      }
-      if (e.outcome === "rejected") row.rejected++;
-      if (e.earlyRetry) row.earlyRetries++;
+      apply(row, e);
     }
   }
   return [...rows.values()];
+}
+
+/** How one event moves a rollup row; `voided` and `late` correct an earlier event of their request. */
+function apply(row: RollupDelta, e: UsageEvent): void {
+  const weight = e.weight ?? 1;
+  const sign = e.outcome === "voided" ? -1 : 1;
+  const money = () => {
+    row.units += sign * e.units;
+    row.cost += sign * e.cost;
+    row.savings += sign * e.savings;
+    for (const name of e.incentives) if (name in row.incentives) row.incentives[name as IncentiveName] += sign;
+  };
+  switch (e.outcome) {
+    case "charged":
+    case "unsettled":
+      row.requests += weight;
+      row.charged += weight;
+      if (e.outcome === "unsettled") row.unsettled += weight;
+      money();
+      break;
+    case "rejected":
+      row.requests += weight;
+      row.rejected += weight;
+      break;
+    case "failed":
+      row.requests += weight;
+      row.failed += weight;
+      break;
+    case "replayed":
+      row.requests += weight;
+      break;
+    case "voided":
+      row.charged -= 1;
+      row.failed += 1;
+      money();
+      break;
+    case "recharged":
+      row.charged += 1;
+      row.failed -= 1;
+      money();
+      break;
+    case "late":
+      row.unsettled -= 1;
+      money();
+      break;
+  }
+  if (e.earlyRetry) row.earlyRetries += weight;
 }

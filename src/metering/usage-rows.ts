@@ -10,6 +10,8 @@ export interface RollupRow {
   requests: number;
   charged: number;
   rejected: number;
+  failed: number;
+  unsettled: number;
   earlyRetries: number;
   units: number;
   cost: string;
@@ -33,6 +35,8 @@ interface Row {
   requests: number;
   charged: number;
   rejected: number;
+  failed: number;
+  unsettled: number;
   early_retries: number;
   units: number;
   cost: number;
@@ -56,6 +60,8 @@ export function rowOf(r: Row): RollupRow {
     requests: r.requests,
     charged: r.charged,
     rejected: r.rejected,
+    failed: r.failed,
+    unsettled: r.unsettled,
     earlyRetries: r.early_retries,
     units: r.units,
     cost: formatMoney(r.cost),

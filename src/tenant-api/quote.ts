@@ -3,9 +3,11 @@
 // (authenticate, classify, meter, the limiter's evaluation, pricing) without side effects.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { CatalogStore } from "../catalog/store";
 import type { AppEnv } from "../env";
-import { limiterOf, refusalProblem } from "../gateway/admit";
+import { refusalProblem } from "../gateway/admit";
+import { limiterOf } from "../limiter/stub";
 import { authenticate } from "../gateway/authenticate";
 import { classify } from "../gateway/classify";
 import { idempotencyClaim, idempotencyKeyOf, isUnsafe, keepsResponses } from "../gateway/idempotency";
@@ -101,8 +103,20 @@ export const tenantAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/** A described request is small: its body is limited like the admin API's (issue 8, row 7). */
+export const QUOTE_BODY_LIMIT = 1024 * 1024;
+
 const quoteRouter = router();
 quoteRouter.use("/quote", tenantAuth);
+quoteRouter.use(
+  "/quote",
+  bodyLimit({
+    maxSize: QUOTE_BODY_LIMIT,
+    onError: () => {
+      throw problem("payload-too-large", { detail: `Quote request bodies are limited to ${QUOTE_BODY_LIMIT} bytes.` });
+    },
+  }),
+);
 
 export const quoteRoutes = quoteRouter.openapi(quoteRoute, async (c) => {
   let answer: QuoteAnswer;

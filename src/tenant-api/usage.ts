@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { jsonAnswer, problemResponses, router } from "../admin/common";
 import { RollupRowSchema } from "../admin/usage";
 import { CatalogStore } from "../catalog/store";
-import { limiterOf } from "../gateway/admit";
+import { limiterOf } from "../limiter/stub";
 import { callableTerms } from "../limiter/policy";
 import { rollupCsv } from "../metering/csv";
 import { filterOf, UsageQuery } from "../metering/usage-query";

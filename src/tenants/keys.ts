@@ -4,6 +4,8 @@ import { randomBase62, sha256Hex } from "../crypto";
 import { cacheKey, cachedKey } from "./key-cache";
 
 export const KEY_PATTERN = /^tg_[0-9A-Za-z]{32,}$/;
+/** A key anywhere in a text, e.g. a query string: such a key never authenticates and never reaches the origin. */
+export const KEY_PATTERN_ANYWHERE = /tg_[0-9A-Za-z]{32,}/;
 const KEY_RANDOM_LENGTH = 40;
 
 export interface KeyRef {

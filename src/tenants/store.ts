@@ -1,8 +1,8 @@
 // Tenants and their keys in D1 (the record of truth), mirrored into the tenant's limiter so that
 // every change takes effect on the very next request, and into KV for key lookups.
 import { type Clock } from "../clock";
-import { limiterOf } from "../gateway/admit";
-import type { TenantState } from "../limiter/tenant-limiter";
+import type { TenantState } from "../limiter/protocol";
+import { limiterOf } from "../limiter/stub";
 import { problem } from "../problems";
 import { generateKey, hashKey, keyCacheName } from "./keys";
 import type { Tenant, TenantCreate, TenantPatch } from "./schema";
@@ -19,6 +19,7 @@ interface TenantRow {
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
+  revision: number;
 }
 
 interface KeyRow {
@@ -63,14 +64,17 @@ const keyOf = (row: KeyRow): KeySummary => ({
   revokedAt: row.revoked_at,
 });
 
-const stateOf = (t: Tenant, deleted = false): TenantState => ({
+const stateOf = (t: Tenant, revision: number, deleted = false): TenantState => ({
   id: t.id,
   plan: t.plan,
   addons: t.addons,
   overrides: t.overrides,
   status: t.status,
   deleted,
+  revision,
 });
+
+const gone = (id: string) => problem("not-found", { detail: `No tenant "${id}".` });
 
 export class TenantStore {
   constructor(
@@ -121,7 +125,7 @@ export class TenantStore {
       .run();
     if (inserted.meta.changes === 0) throw problem("conflict", { detail: `Tenant "${input.id}" already exists (tenant ids are never reused).` });
     try {
-      await limiterOf(this.env, tenant.id).putTenant(stateOf(tenant));
+      await limiterOf(this.env, tenant.id).putTenant(stateOf(tenant, 0));
     } catch (error) {
       await this.env.DB.prepare("DELETE FROM tenants WHERE id = ? AND created_at = ?").bind(tenant.id, now).run();
       throw error;
@@ -141,22 +145,33 @@ export class TenantStore {
       ...(patch.billing !== undefined && { billing: patch.billing }),
       updatedAt: this.nowIso(),
     };
-    await this.env.DB.prepare("UPDATE tenants SET name = ?, plan = ?, addons = ?, overrides = ?, status = ?, billing = ?, updated_at = ? WHERE id = ?")
+    // A deleted tenant is never written again: D1 refuses the row once `deleted_at` is set, and
+    // the limiter refuses the state once it knows of the deletion, whichever comes first.
+    const written = await this.env.DB.prepare(
+      "UPDATE tenants SET name = ?, plan = ?, addons = ?, overrides = ?, status = ?, billing = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND deleted_at IS NULL RETURNING revision",
+    )
       .bind(after.name, after.plan, JSON.stringify(after.addons), JSON.stringify(after.overrides), after.status, after.billing ? JSON.stringify(after.billing) : null, after.updatedAt, id)
-      .run();
-    await limiterOf(this.env, id).putTenant(stateOf(after));
+      .first<{ revision: number }>();
+    if (!written) throw gone(id);
+    const pushed = await limiterOf(this.env, id).putTenant(stateOf(after, written.revision));
+    if (pushed.deleted) throw gone(id);
     return { before, after };
   }
 
-  /** Keys stop working at once (the limiter answers them `key-revoked`); usage stays. */
+  /**
+   * Deletion is final (issue 8): the limiter learns it first, so every key answers `key-revoked`
+   * from the next request on and no racing PATCH can bring the tenant back; then D1. If the D1
+   * write fails the tenant is already dead to traffic, and a repeated DELETE completes it. Usage stays.
+   */
   async delete(id: string): Promise<Tenant> {
     const tenant = await this.get(id);
     const now = this.nowIso();
-    await limiterOf(this.env, id).putTenant(stateOf(tenant, true));
-    await this.env.DB.batch([
-      this.env.DB.prepare("UPDATE tenants SET deleted_at = ?, updated_at = ? WHERE id = ?").bind(now, now, id),
+    await limiterOf(this.env, id).putTenant(stateOf(tenant, Number.MAX_SAFE_INTEGER, true));
+    const [deleted] = await this.env.DB.batch([
+      this.env.DB.prepare("UPDATE tenants SET deleted_at = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND deleted_at IS NULL").bind(now, now, id),
       this.env.DB.prepare("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ?").bind(now, id),
     ]);
+    if ((deleted?.meta.changes ?? 0) === 0) throw gone(id); // a concurrent DELETE answered first
     return tenant;
   }
 
@@ -174,7 +189,7 @@ export class TenantStore {
       expires_at: input.expiresAt ?? null,
       revoked_at: null,
     };
-    await limiterOf(this.env, tenantId).putKey(row.id, row.expires_at === null ? null : Date.parse(row.expires_at));
+    if (!(await limiterOf(this.env, tenantId).putKey(row.id, row.expires_at === null ? null : Date.parse(row.expires_at)))) throw gone(tenantId);
     await this.env.DB.prepare("INSERT INTO api_keys (id, tenant_id, hash, prefix, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
       .bind(row.id, row.tenant_id, row.hash, row.prefix, row.name, row.created_at, row.expires_at)
       .run();

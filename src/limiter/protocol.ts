@@ -1,0 +1,133 @@
+// What the Worker and the tenant's limiter say to each other over RPC (CONTRACT §3.3, §6).
+import type { Charge } from "../pricing/charge";
+import type { PatternSignals } from "../pricing/incentives";
+import type { IdempotencyClaim, StoredResponse } from "./idempotency";
+import type { EffectivePolicy, SurfaceTerms, TenantTerms } from "./policy";
+
+export interface TenantState extends TenantTerms {
+  id: string;
+  status: "active" | "suspended";
+  deleted: boolean;
+  /** D1's revision of the tenant row: the limiter never goes back to an older one. */
+  revision: number;
+}
+
+/** What putTenant did: a deleted tenant is final, an older revision changes nothing. */
+export interface TenantWrite {
+  applied: boolean;
+  deleted: boolean;
+}
+
+export type RefusalCode =
+  | "unauthenticated"
+  | "key-revoked"
+  | "tenant-suspended"
+  | "surface-prohibited"
+  | "premium-required"
+  | "concurrency-limited"
+  | "rate-limited"
+  | "quota-exhausted"
+  | "idempotency-key-in-use"
+  | "idempotency-key-reused";
+
+export interface SurfaceLimits {
+  rate?: { limit: number; remaining: number; reset: number; window: number };
+  quota?: {
+    limit: number;
+    used: number;
+    remaining: number;
+    periodStart: string;
+    periodEnd: string;
+    reset: number;
+    period: string;
+  };
+  concurrency?: { limit: number; inFlight: number };
+  inFlight: number;
+}
+
+export interface AdmitRequest {
+  requestId: string;
+  keyId: string;
+  surface: string;
+  terms: SurfaceTerms;
+  /** Units when known before forwarding (request count, json-array); null when only the response tells. */
+  units: number | null;
+  /** The request carried a valid Idempotency-Key on an unsafe method (an incentive known at admission). */
+  idempotencyKey: boolean;
+  /** How long the admission holds its slot and reservation if it is never settled (CONTRACT §6). */
+  leaseMs: number;
+  catalogVersion: number;
+  /** For POST/PATCH carrying an Idempotency-Key (CONTRACT §3 Idempotency). */
+  idempotency?: IdempotencyClaim;
+}
+
+export interface Refusal {
+  kind: "refused";
+  code: RefusalCode;
+  detail: string;
+  retryAfter?: number;
+  violatedPolicies?: string[];
+  earlyRetry?: boolean;
+  policy?: EffectivePolicy;
+  limits?: SurfaceLimits;
+}
+
+export interface Admitted {
+  kind: "admitted";
+  admissionId: string;
+  policy: EffectivePolicy;
+  limits: SurfaceLimits;
+  /**
+   * What the limiter charges if this admission is never settled (CONTRACT §6): request-known
+   * units at the price computed at admission; null when the units come from the response.
+   */
+  provisional: Charge | null;
+}
+
+export type AdmitResult = Admitted | { kind: "replay"; response: StoredResponse; policy: EffectivePolicy } | Refusal;
+
+export interface QuoteRequest {
+  keyId: string;
+  surface: string;
+  terms: SurfaceTerms;
+  units: number | null;
+  signals: PatternSignals;
+  idempotency?: IdempotencyClaim;
+}
+
+export type QuoteResult =
+  | { kind: "allowed"; policy: EffectivePolicy; charge: Charge | null }
+  | { kind: "replay"; policy: EffectivePolicy }
+  | Refusal;
+
+export interface SettleRequest {
+  admissionId: string;
+  status: number;
+  /** Units to charge; null when nothing is charged (the origin failed, or Tollgate refused late). */
+  units: number | null;
+  /** With `units: null`: "failed" (the origin failed: default) or "rejected" (Tollgate refused, e.g. a body over the limit). */
+  outcome?: "failed" | "rejected";
+  reason?: string;
+  /** Keep the concurrency slot until `release` or `void` (the response body is still streaming). */
+  holdSlot: boolean;
+  signals: PatternSignals;
+  /** The answer to keep for an idempotent request; absent when it was too large to keep. */
+  response?: StoredResponse;
+}
+
+export interface Settlement {
+  charged: boolean;
+  units: number;
+  cost: number; // micro-units
+  savings: number; // micro-units
+  incentives: string[];
+}
+
+/** A request refused before admission (no surface matched, invalid body), for the record. */
+export interface PreAdmissionRefusal {
+  keyId: string;
+  surface: string | null;
+  code: string;
+  status: number;
+  catalogVersion: number | null;
+}

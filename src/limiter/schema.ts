@@ -1,0 +1,48 @@
+// The limiter's SQLite tables, created in the constructor, and the in-object migrations that bring
+// an older object up to date (its `meta.schema_version`). Migrations are only ever appended.
+import { IDEMPOTENCY_SCHEMA } from "./idempotency";
+
+const V1 = `
+CREATE TABLE IF NOT EXISTS tenant (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (id TEXT PRIMARY KEY, expires_at INTEGER, revoked_at INTEGER);
+CREATE TABLE IF NOT EXISTS buckets (surface TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS quotas (
+  surface TEXT NOT NULL, period_start INTEGER NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0, reserved INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (surface, period_start));
+CREATE TABLE IF NOT EXISTS admissions (
+  id TEXT PRIMARY KEY, surface TEXT NOT NULL, request_id TEXT NOT NULL, policy TEXT NOT NULL,
+  period_start INTEGER, reserved INTEGER NOT NULL, admitted_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, slot_open INTEGER NOT NULL DEFAULT 1, settlement TEXT,
+  catalog_version INTEGER NOT NULL, idempotency_key TEXT);
+CREATE INDEX IF NOT EXISTS admissions_expiry ON admissions (expires_at);
+CREATE INDEX IF NOT EXISTS admissions_open ON admissions (surface, slot_open);
+CREATE TABLE IF NOT EXISTS retry_after (surface TEXT PRIMARY KEY, until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS usage_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, request_id TEXT NOT NULL,
+  surface TEXT, status INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT,
+  early_retry INTEGER NOT NULL DEFAULT 0, units INTEGER NOT NULL DEFAULT 0,
+  cost INTEGER NOT NULL DEFAULT 0, savings INTEGER NOT NULL DEFAULT 0, incentives TEXT,
+  catalog_version INTEGER);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+${IDEMPOTENCY_SCHEMA}`;
+
+/** Each entry moves the schema one version up. */
+const MIGRATIONS: string[] = [
+  // v2 (issue 8): admissions settle by the rules of CONTRACT §6; refusals before admission are
+  // recorded in aggregate (`weight` requests per event).
+  `ALTER TABLE admissions ADD COLUMN state TEXT NOT NULL DEFAULT 'open';
+   ALTER TABLE admissions ADD COLUMN units INTEGER;
+   ALTER TABLE admissions ADD COLUMN provisional TEXT;
+   ALTER TABLE usage_events ADD COLUMN weight INTEGER NOT NULL DEFAULT 1;`,
+];
+
+export function migrate(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  storage.transactionSync(() => {
+    sql.exec(V1);
+    const version = sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'schema_version'").toArray()[0]?.value ?? 1;
+    for (let v = version; v <= MIGRATIONS.length; v++) sql.exec(MIGRATIONS[v - 1]!);
+    sql.exec("INSERT INTO meta (name, value) VALUES ('schema_version', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", MIGRATIONS.length + 1);
+  });
+}
