@@ -10,6 +10,9 @@ export default defineConfig({
           ORIGIN_URL: `http://127.0.0.1:${inject("originPort")}`,
           ORIGIN_TIMEOUT_MS: "1000",
           MAX_BODY_BYTES: "65536",
+          // `npm run fuzz` runs more seeded request mixes than `npm test` (test/fuzz).
+          FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
+          FUZZ_SEED: process.env.FUZZ_SEED ?? "",
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },
       },
