@@ -40,6 +40,27 @@ export const problemResponses = {
 
 export const conflictResponse = { 409: { description: "conflict", content: problemContent } } as const;
 
+type OpenAPIDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
+const operationMethods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
+
+/**
+ * `adminAuth` may answer 403 on every admin operation, so the document says so here, once: a
+ * route added later cannot forget it, and the tenant endpoints that share `problemResponses` keep
+ * their own 403s.
+ */
+export function withAdminForbidden(doc: OpenAPIDocument, adminPrefix: string): OpenAPIDocument {
+  const forbidden = { description: "forbidden: the admin token lacks the scope this method needs", content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } } };
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    if (!path.startsWith(`${adminPrefix}/`)) continue;
+    for (const method of operationMethods) {
+      const operation = item[method];
+      // A route that documents its own 403 (e.g. root-only token management) keeps it.
+      if (operation && !operation.responses?.["403"]) operation.responses = { ...operation.responses, "403": forbidden };
+    }
+  }
+  return doc;
+}
+
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,
   content: { "application/json": { schema } },
