@@ -17,7 +17,8 @@ export const AdminTokenName = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^(?!\s)(?!.*\s$)[^\p{Cc}]+$/u, "no control characters, no leading or trailing space")
+  // No `u` flag: the pattern is copied into openapi.json, where flags do not exist.
+  .regex(/^(?!\s)(?![\s\S]*\s$)[^\x00-\x1f\x7f-\x9f]+$/, "no control characters, no leading or trailing space")
   .openapi({ description: "unique among live tokens; the audit log's actor", example: "ci-deploy" });
 
 /** Any order is accepted; the token stores the grantable set in its canonical order. */

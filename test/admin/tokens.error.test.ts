@@ -28,6 +28,8 @@ describe("bad bodies", () => {
     ["a name of 65 characters", { name: "n".repeat(65), scopes: ["read"] }],
     ["a name with a control character", { name: "bad\nname", scopes: ["read"] }],
     ["a name with a leading space", { name: " padded", scopes: ["read"] }],
+    ["a name with a trailing space", { name: "padded ", scopes: ["read"] }],
+    ["a name with a C1 control character", { name: "bad\u0085name", scopes: ["read"] }],
     ["a name that is not a string", { name: 42, scopes: ["read"] }],
     ["empty scopes", { name: "x", scopes: [] }],
     ["write without read", { name: "x", scopes: ["write"] }],
@@ -52,9 +54,9 @@ describe("bad bodies", () => {
     );
   });
 
-  it("a name of exactly 64 characters is fine", async () => {
-    const created = await createAdminToken("n".repeat(64), ["read"]);
-    expect(created.name).toHaveLength(64);
+  it("a name of exactly 64 characters, or with inner spaces and accents, is fine", async () => {
+    expect((await createAdminToken("n".repeat(64), ["read"])).name).toHaveLength(64);
+    expect((await createAdminToken("Zoë's nightly export", ["read"])).name).toBe("Zoë's nightly export");
   });
 });
 
