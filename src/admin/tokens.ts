@@ -32,7 +32,7 @@ export const AdminTokenScopes = z
     }
     return set;
   })
-  .openapi({ description: `${grantable}`, example: ["read"] });
+  .openapi({ description: grantable, example: ["read"] });
 
 export const AdminTokenCreate = z.strictObject({ name: AdminTokenName, scopes: AdminTokenScopes }).openapi("AdminTokenCreate");
 export type AdminTokenCreate = z.input<typeof AdminTokenCreate>;
@@ -47,10 +47,12 @@ export const AdminTokenSummarySchema = z
     revokedAt: z.string().nullable(),
   })
   .openapi("AdminToken");
+export type AdminTokenSummary = z.infer<typeof AdminTokenSummarySchema>;
 
 export const NewAdminTokenSchema = AdminTokenSummarySchema.omit({ revokedAt: true })
   .extend({ token: z.string().openapi({ description: "the bearer token; this is the only answer that shows it", example: "tga_…" }) })
   .openapi("NewAdminToken");
+export type NewAdminToken = z.infer<typeof NewAdminTokenSchema>;
 
 const rootOnly = { 403: { description: "forbidden: only the root ADMIN_TOKEN manages admin tokens", content: problemContent } } as const;
 

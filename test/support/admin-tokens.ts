@@ -1,26 +1,12 @@
-// Admin tokens (CONTRACT §9) as the tests create and read them, through the real admin API.
+// Admin tokens (CONTRACT §9) as the tests create and read them, through the real admin API. The
+// answer types come from the route schemas, so the tests and the schemas cannot drift apart.
+import type { AdminTokenCreate, AdminTokenSummary, NewAdminToken } from "../../src/admin/tokens";
 import { adminOk } from "./http";
 
-export interface NewAdminToken {
-  id: string;
-  token: string;
-  name: string;
-  scopes: string[];
-  prefix: string;
-  createdAt: string;
-}
-
-export interface AdminTokenSummary {
-  id: string;
-  name: string;
-  scopes: string[];
-  prefix: string;
-  createdAt: string;
-  revokedAt: string | null;
-}
+export type { AdminTokenSummary, NewAdminToken };
 
 /** Creates an admin token with the root token; answers it with its secret. */
-export function createAdminToken(name: string, scopes: string[]): Promise<NewAdminToken> {
+export function createAdminToken(name: string, scopes: AdminTokenCreate["scopes"]): Promise<NewAdminToken> {
   return adminOk<NewAdminToken>("POST", "/tokens", { name, scopes }, 201);
 }
 
