@@ -4,10 +4,11 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { catalogRoutes } from "./admin/catalog";
-import { adminAuth } from "./admin/common";
+import { adminAuth, withAdminForbidden } from "./admin/common";
 import { keyRoutes } from "./admin/keys";
 import { limitRoutes } from "./admin/limits";
 import { tenantRoutes } from "./admin/tenants";
+import { tokenRoutes } from "./admin/tokens";
 import { quoteRoutes } from "./tenant-api/quote";
 import { ownUsageRoutes } from "./tenant-api/usage";
 import { usageRoutes } from "./admin/usage";
@@ -19,6 +20,7 @@ import { handleGatewayRequest } from "./gateway";
 import { Problem, problem, renderProblem } from "./problems";
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
+const ADMIN_PREFIX = "/_tollgate/admin";
 
 export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> {
   const clock = options.clock ?? systemClock;
@@ -41,18 +43,26 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", limitRoutes);
   admin.route("/", usageRoutes);
   admin.route("/", auditRoutes);
-  app.route("/_tollgate/admin", admin);
+  admin.route("/", tokenRoutes);
+  app.route(ADMIN_PREFIX, admin);
 
   app.route("/_tollgate", quoteRoutes);
   app.route("/_tollgate", ownUsageRoutes);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "the root ADMIN_TOKEN or an admin token (tga_…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer", description: "a tenant API key (tg_…)" });
-  app.doc31("/_tollgate/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "Tollgate", version: "0.1.0", description: "Tollgate's own endpoints (CONTRACT §5)." },
-    security: [{ adminToken: [] }],
-  });
+  app.get("/_tollgate/openapi.json", (c) =>
+    c.json(
+      withAdminForbidden(
+        app.getOpenAPI31Document({
+          openapi: "3.1.0",
+          info: { title: "Tollgate", version: "0.1.0", description: "Tollgate's own endpoints (CONTRACT §5)." },
+          security: [{ adminToken: [] }],
+        }),
+        ADMIN_PREFIX,
+      ),
+    ),
+  );
   app.get("/_tollgate/docs", (c) => c.html(docsPage()));
 
   app.all("/_tollgate/*", () => {

@@ -22,6 +22,8 @@ export const problemStatus = {
   "limiter-unavailable": 503,
   // Added to CONTRACT §4: a bug in Tollgate itself.
   "internal-error": 500,
+  // CONTRACT §9: an admin token without the scope the request needs.
+  forbidden: 403,
 } as const;
 
 export type ProblemCode = keyof typeof problemStatus;
@@ -46,6 +48,7 @@ const titles: Record<ProblemCode, string> = {
   "origin-timeout": "Origin timed out",
   "limiter-unavailable": "Limiter unavailable",
   "internal-error": "Internal error",
+  forbidden: "Forbidden for this admin token",
 };
 
 export interface ValidationIssue {

@@ -15,7 +15,7 @@ export interface AuditRecord extends AuditEntry {
   at: string;
 }
 
-/** The single ADMIN_TOKEN has no id of its own, so every admin mutation is by "admin". */
+/** The root ADMIN_TOKEN's actor: it has no name of its own, and "admin" is what the log always said. Admin tokens act under their own names (CONTRACT §9). */
 export const ADMIN_ACTOR = "admin";
 
 export async function recordAudit(db: D1Database, clock: Clock, e: AuditEntry): Promise<void> {
