@@ -120,3 +120,26 @@ describe("concurrency slots", () => {
     expect(limits.single!.inFlight).toBe(0);
   });
 });
+
+describe("quota with units known only from the response", () => {
+  it("admits while any quota remains, charges the actual units (overshooting the quota once), then refuses", async () => {
+    await loadCatalog({
+      currency: "USD",
+      surfaces: { feed: { routes: ["GET /v1/events"], meter: { unit: "event", count: { from: "response-header", name: "Events-Delivered" } } } },
+      plans: { p: { surfaces: { feed: { rule: "metered", price: { unit: "0.01" }, quota: { limit: 10, period: "month" } } } } },
+    });
+    const { key } = await tenantWithKey({ id: "overshoot", plan: "p" });
+    const feed = async (n: number) => {
+      const res = await call(key, `/v1/events?limit=${n}`);
+      await res.arrayBuffer();
+      return { status: res.status, units: res.headers.get("Tollgate-Units") };
+    };
+    expect(await feed(6)).toEqual({ status: 200, units: "6" });
+    expect(await feed(7)).toEqual({ status: 200, units: "7" }); // 4 remained: admitted, all 7 charged
+    expect((await feed(1)).status).toBe(429);
+    const limits = await adminOk<Record<string, { quota: { used: number; remaining: number } }>>("GET", "/tenants/overshoot/limits");
+    expect(limits.feed!.quota).toMatchObject({ used: 13, remaining: 0 });
+    const rows = await adminOk<{ units: number; cost: string }[]>("GET", "/usage?tenant=overshoot&granularity=month");
+    expect(rows.reduce((n, r) => n + r.units, 0)).toBe(13);
+  });
+});

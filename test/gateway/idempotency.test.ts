@@ -3,7 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock";
-import { IDEMPOTENCY_TTL_MS } from "../../src/limiter/idempotency";
+import { IDEMPOTENCY_BODY_CAP, IDEMPOTENCY_TTL_MS } from "../../src/limiter/idempotency";
 import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
 import { adminOk, call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
 
@@ -147,5 +147,28 @@ describe("expiry", () => {
     expect(after.headers.get("Idempotent-Replayed")).toBeNull();
     expect(await hits("POST /orders/exp")).toBe(2);
     await runDurableObjectAlarm(stub); // drain the alarm the new record set
+  });
+});
+
+describe("the 1 MiB cap on kept answers", () => {
+  it("an answer above the cap streams through whole, is charged once, is not kept: the retry is forwarded", async () => {
+    const { key: k } = await tenantWithKey({ id: "idem-cap", plan: "p" });
+    const big = IDEMPOTENCY_BODY_CAP + 4096;
+    const first = await order(k, `/orders/big?bytes=${big}`, "big-key");
+    expect(first.status).toBe(200);
+    expect(first.headers.get("Tollgate-Cost")).toBe("0.45");
+    expect((await first.arrayBuffer()).byteLength).toBe(big);
+    const retry = await order(k, `/orders/big?bytes=${big}`, "big-key");
+    expect(retry.headers.get("Idempotent-Replayed")).toBeNull();
+    expect((await retry.arrayBuffer()).byteLength).toBe(big);
+    expect(await hits("POST /orders/big")).toBe(2);
+    // Just under the cap is kept and replayed.
+    const small = IDEMPOTENCY_BODY_CAP - 1024;
+    await (await order(k, `/orders/small?bytes=${small}`, "small-key")).arrayBuffer();
+    const replay = await order(k, `/orders/small?bytes=${small}`, "small-key");
+    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    expect((await replay.arrayBuffer()).byteLength).toBe(small);
+    const rows = await adminOk<{ charged: number; units: number }[]>("GET", "/usage?tenant=idem-cap&granularity=month");
+    expect(rows.reduce((n, r) => n + r.charged, 0)).toBe(3);
   });
 });

@@ -4,6 +4,7 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RollupRow } from "../../src/metering/usage-rows";
+import { sendWith } from "../support/faults";
 import { BASE, admin, adminOk, call, expectProblem, loadCatalog, send, tenantWithKey } from "../support/http";
 
 beforeAll(async () => {
@@ -100,6 +101,21 @@ describe("an origin that drops the connection mid-body", () => {
     await expect.poll(() => inFlight("liar", "bytes")).toBe(0);
     const rows = await usage("liar");
     expect({ charged: sum(rows, "charged"), failed: sum(rows, "failed"), units: sum(rows, "units") }).toEqual({ charged: 0, failed: 1, units: 0 });
+  });
+});
+
+describe("an origin that cannot answer", () => {
+  it("unreachable, too slow, or answering ≥ 500: nothing charged, each counted failed", async () => {
+    const { key } = await tenantWithKey({ id: "no-answer", plan: "p" });
+    const auth = { headers: { Authorization: `Bearer ${key}` } };
+    await expectProblem(await sendWith({ ORIGIN_URL: "http://127.0.0.1:9" }, "/single/a", auth), 502, "origin-unavailable");
+    await expectProblem(await sendWith({ ORIGIN_TIMEOUT_MS: "100" }, "/single/b?delay=400", auth), 504, "origin-timeout");
+    const failed = await call(key, "/single/c?status=503");
+    expect({ status: failed.status, units: failed.headers.get("Tollgate-Units"), cost: failed.headers.get("Tollgate-Cost") }).toEqual({ status: 503, units: "0", cost: "0" });
+    await failed.arrayBuffer();
+    const rows = await usage("no-answer");
+    expect({ requests: sum(rows, "requests"), charged: sum(rows, "charged"), failed: sum(rows, "failed"), units: sum(rows, "units") }).toEqual({ requests: 3, charged: 0, failed: 3, units: 0 });
+    expect(await inFlight("no-answer", "single")).toBe(0);
   });
 });
 
