@@ -25,8 +25,8 @@ const saturated = (micros: bigint) => Number(micros > SAFE ? SAFE : micros);
  * non-negative number. Never throws for a policy the catalog schema accepts: units above
  * MAX_UNITS_PER_REQUEST are charged as that many (docs/catalog-bounds.md).
  */
-export function chargeFor(policy: EffectivePolicy, requestUnits: number, usedBefore: number, signals: PatternSignals): Charge {
-  const units = Math.min(requestUnits, MAX_UNITS_PER_REQUEST);
+export function chargeFor(policy: EffectivePolicy, counted: number, usedBefore: number, signals: PatternSignals): Charge {
+  const units = Math.min(counted, MAX_UNITS_PER_REQUEST);
   // Quota left before this request, so no sum can leave the safe integers however large usedBefore is.
   const quotaLeft = policy.quota ? Math.max(0, policy.quota.limit - usedBefore) : units;
   const overageUnits = Math.max(0, units - quotaLeft);
