@@ -2,15 +2,45 @@
 // Every problem in a submitted catalog is reported at once (`invalid-request` with `errors`).
 import { z } from "@hono/zod-openapi";
 import type { ValidationIssue } from "../problems";
-import { isMoney } from "../pricing/money";
+import { MAX_MULTIPLIER, MAX_PRICE, MAX_PRICE_MICROS, MAX_UNITS_PER_REQUEST, MULTIPLIER_DECIMALS } from "../pricing/bounds";
+import { isMoney, parseMoneyExact } from "../pricing/money";
 import { parseRoute, routeKey } from "./route";
+
+// Every number is bounded so that no charge, bucket or header computed from it can leave the
+// safe integers (docs/catalog-bounds.md has the budget; src/pricing/bounds.ts the charge's part).
+
+/** The largest integer a structured-field header (RateLimit, RateLimit-Policy) can carry. */
+export const MAX_SF_INTEGER = 999_999_999_999_999;
+export const MAX_QUOTA_LIMIT = MAX_SF_INTEGER;
+/** Rate limit and burst; with MAX_RATE_WINDOW the slowest refill of a full bucket stays ≤ 2.7 × 10^14 s. */
+export const MAX_RATE_LIMIT = 100_000_000;
+/** The clock ticks in milliseconds, so a shorter window is no window (and limit/window stays finite). */
+export const MIN_RATE_WINDOW = 0.001;
+/** 31 days, the longest quota period: a longer allowance belongs in a quota. */
+export const MAX_RATE_WINDOW = 2_678_400;
+export const MAX_CONCURRENCY = 1_000_000;
+
+const atMost = (max: number, what: string) => `must be at most ${max} (${what})`;
 
 export const Money = z
   .string()
   .refine(isMoney, "must be a non-negative decimal string with at most 6 decimals, e.g. \"0.001\"")
   .openapi({ example: "0.001" });
 
-const Multiplier = z.number().finite().nonnegative();
+/** A price per unit: money no larger than MAX_PRICE, so units × price × incentives stays exact. */
+export const UnitPrice = Money.refine(
+  (value) => !isMoney(value) || parseMoneyExact(value) <= BigInt(MAX_PRICE_MICROS),
+  `must be at most "${MAX_PRICE}" (the largest unit price Tollgate charges exactly; see docs/catalog-bounds.md)`,
+);
+
+const FEW_DECIMALS = new RegExp(`^\\d+(\\.\\d{1,${MULTIPLIER_DECIMALS}})?$`);
+
+const Multiplier = z
+  .number()
+  .nonnegative()
+  .max(MAX_MULTIPLIER, atMost(MAX_MULTIPLIER, "a surcharge can at most double the cost"))
+  // Read as the decimal it was written as (rounding.ts), so its digits must be few enough to be exact.
+  .refine((m) => FEW_DECIMALS.test(String(m)), `must have at most ${MULTIPLIER_DECIMALS} decimals`);
 
 export const MeterCount = z.discriminatedUnion("from", [
   z.strictObject({ from: z.literal("request") }),
@@ -38,10 +68,15 @@ export const Surface = z.strictObject({
 });
 export type Surface = z.infer<typeof Surface>;
 
+const Tokens = z.number().int().positive().max(MAX_RATE_LIMIT, atMost(MAX_RATE_LIMIT, "tokens a rate bucket can hold"));
+
 export const Rate = z.strictObject({
-  limit: z.number().int().positive(),
-  window: z.number().positive().finite(),
-  burst: z.number().int().positive().optional(),
+  limit: Tokens,
+  window: z
+    .number()
+    .min(MIN_RATE_WINDOW, `must be at least ${MIN_RATE_WINDOW} (seconds; the clock counts milliseconds)`)
+    .max(MAX_RATE_WINDOW, atMost(MAX_RATE_WINDOW, "seconds, 31 days; use a quota for longer")),
+  burst: Tokens.optional(),
 });
 export type Rate = z.infer<typeof Rate>;
 
@@ -49,30 +84,41 @@ export const QuotaPeriod = z.enum(["hour", "day", "week", "month"]);
 export type QuotaPeriod = z.infer<typeof QuotaPeriod>;
 
 export const Quota = z.strictObject({
-  limit: z.number().int().nonnegative(),
+  limit: z.number().int().nonnegative().max(MAX_QUOTA_LIMIT, atMost(MAX_QUOTA_LIMIT, "the largest integer a RateLimit header can carry")),
   period: QuotaPeriod,
   overage: z.enum(["block", "bill"]).default("block"),
 });
 export type Quota = z.infer<typeof Quota>;
 
-export const Price = z.strictObject({ unit: Money, overage: Money.optional() });
+export const Price = z.strictObject({ unit: UnitPrice, overage: UnitPrice.optional() });
 export type Price = z.infer<typeof Price>;
 
 export const Rule = z.enum(["included", "metered", "premium", "prohibited"]);
 export type Rule = z.infer<typeof Rule>;
+
+export const Concurrency = z.number().int().positive().max(MAX_CONCURRENCY, atMost(MAX_CONCURRENCY, "requests in flight"));
 
 export const PlanSurface = z.strictObject({
   rule: Rule,
   rate: Rate.optional(),
   quota: Quota.optional(),
   price: Price.optional(),
-  concurrency: z.number().int().positive().optional(),
+  concurrency: Concurrency.optional(),
 });
 export type PlanSurface = z.infer<typeof PlanSurface>;
 
 export const Incentives = z.strictObject({
   "idempotency-key": Multiplier.optional(),
-  batch: z.strictObject({ minUnits: z.number().int().positive(), multiplier: Multiplier }).optional(),
+  batch: z
+    .strictObject({
+      minUnits: z
+        .number()
+        .int()
+        .positive()
+        .max(MAX_UNITS_PER_REQUEST, atMost(MAX_UNITS_PER_REQUEST, "the most units one request is charged for; a larger minimum never applies")),
+      multiplier: Multiplier,
+    })
+    .optional(),
   conditional: Multiplier.optional(),
 });
 export type Incentives = z.infer<typeof Incentives>;

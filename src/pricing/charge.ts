@@ -2,12 +2,13 @@
 // Money): units × unit price (units past a `bill` quota at the overage price), then every
 // applicable incentive multiplied in, rounded once half-even to a micro-unit.
 import type { EffectivePolicy } from "../limiter/policy";
+import { MAX_UNITS_PER_REQUEST } from "./bounds";
 import { applicableIncentives, type IncentiveName, type PatternSignals } from "./incentives";
-import { parseMoney } from "./money";
-import { multiplyMicros } from "./rounding";
+import { parseMoneyExact } from "./money";
+import { multiplyExact } from "./rounding";
 
 export interface Charge {
-  units: number;
+  units: number; // the units charged: at most MAX_UNITS_PER_REQUEST
   cost: number; // micro-units, after incentives
   baseCost: number; // micro-units, before incentives
   savings: number; // baseCost - cost; negative for a surcharge
@@ -15,16 +16,28 @@ export interface Charge {
   incentives: IncentiveName[];
 }
 
-/** `usedBefore` is the quota already used in the period when this request is charged. */
-export function chargeFor(policy: EffectivePolicy, units: number, usedBefore: number, signals: PatternSignals): Charge {
-  const overageUnits = policy.quota ? Math.max(0, Math.min(units, usedBefore + units - policy.quota.limit)) : 0;
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+// Unreachable within the schema's bounds (≤ 8 × 10^15); only a policy stored before them gets here.
+const saturated = (micros: bigint) => Number(micros > SAFE ? SAFE : micros);
+
+/**
+ * `usedBefore` is the quota already used in the period when this request is charged; any
+ * non-negative number. Never throws for a policy the catalog schema accepts: units above
+ * MAX_UNITS_PER_REQUEST are charged as that many (docs/catalog-bounds.md).
+ */
+export function chargeFor(policy: EffectivePolicy, counted: number, usedBefore: number, signals: PatternSignals): Charge {
+  const units = Math.min(counted, MAX_UNITS_PER_REQUEST);
+  // Quota left before this request, so no sum can leave the safe integers however large usedBefore is.
+  const quotaLeft = policy.quota ? Math.max(0, policy.quota.limit - usedBefore) : units;
+  const overageUnits = Math.max(0, units - quotaLeft);
   if (policy.rule === "included" || !policy.price) {
     return { units, cost: 0, baseCost: 0, savings: 0, overageUnits, incentives: [] };
   }
-  const unit = parseMoney(policy.price.unit);
-  const overage = policy.price.overage !== undefined ? parseMoney(policy.price.overage) : unit;
-  const baseCost = (units - overageUnits) * unit + overageUnits * overage;
+  const unit = parseMoneyExact(policy.price.unit);
+  const overage = policy.price.overage !== undefined ? parseMoneyExact(policy.price.overage) : unit;
+  const exactBase = BigInt(units - overageUnits) * unit + BigInt(overageUnits) * overage;
   const applied = applicableIncentives(policy.incentives, units, signals);
-  const cost = multiplyMicros(baseCost, applied.map((a) => a.multiplier));
+  const baseCost = saturated(exactBase);
+  const cost = saturated(multiplyExact(exactBase, applied.map((a) => a.multiplier)));
   return { units, cost, baseCost, savings: baseCost - cost, overageUnits, incentives: applied.map((a) => a.name) };
 }

@@ -2,6 +2,7 @@
 // forwarding; `response-header` and `response-bytes` only from the origin's answer.
 import type { Meter } from "../catalog/schema";
 import { problem } from "../problems";
+import { MAX_UNITS_PER_REQUEST } from "./bounds";
 
 /** RFC 6901 JSON Pointer lookup; undefined when the pointer leads nowhere. */
 export function resolvePointer(document: unknown, pointer: string): unknown {
@@ -41,24 +42,27 @@ export function requestUnits(meter: Meter, body: ArrayBuffer | null): number | n
           errors: [{ path: pointer, message: "expected an array" }],
         });
       }
-      return array.length;
+      return Math.min(array.length, MAX_UNITS_PER_REQUEST); // reachable only with MAX_BODY_BYTES above ~20 MB
     }
     default:
       return null;
   }
 }
 
+/** A count of digits as units, clamped: a request is charged for at most MAX_UNITS_PER_REQUEST. */
+const unitsOf = (digits: string) => Math.min(Number(digits), MAX_UNITS_PER_REQUEST);
+
 /** Units from the origin's response headers, or null when they are only known at the body's end. */
 export function responseUnits(meter: Meter, response: Response): number | null {
   switch (meter.count.from) {
     case "response-header": {
       const value = response.headers.get(meter.count.name)?.trim();
-      return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : 1; // missing or malformed = 1
+      return value !== undefined && /^\d+$/.test(value) ? unitsOf(value) : 1; // missing or malformed = 1
     }
     case "response-bytes": {
       if (response.body === null) return 0;
       const length = response.headers.get("content-length");
-      return length !== null && /^\d{1,15}$/.test(length) ? Number(length) : null;
+      return length !== null && /^\d+$/.test(length) ? unitsOf(length) : null;
     }
     default:
       return null;

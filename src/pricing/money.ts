@@ -8,23 +8,29 @@ export function isMoney(value: string): boolean {
   return DECIMAL.test(value);
 }
 
-/** "0.001" → 1000. Throws on anything that is not a non-negative decimal with ≤ 6 decimals. */
-export function parseMoney(value: string): number {
+/** "0.001" → 1000n, exact for any length. Throws on anything that is not a non-negative decimal with ≤ 6 decimals. */
+export function parseMoneyExact(value: string): bigint {
   const match = DECIMAL.exec(value);
   if (!match) throw new RangeError(`not a money amount: ${value}`);
-  const whole = Number(match[1]);
-  const fraction = Number((match[2] ?? "").padEnd(6, "0"));
-  const micros = whole * MICROS_PER_UNIT + fraction;
-  if (!Number.isSafeInteger(micros)) throw new RangeError(`money amount too large: ${value}`);
-  return micros;
+  return BigInt(match[1]!) * BigInt(MICROS_PER_UNIT) + BigInt((match[2] ?? "").padEnd(6, "0"));
 }
 
-/** 1000 → "0.001", -2500000 → "-2.5", 0 → "0". */
-export function formatMoney(micros: number): string {
-  if (!Number.isSafeInteger(micros)) throw new RangeError(`not an integer micro amount: ${micros}`);
-  const sign = micros < 0 ? "-" : "";
-  const abs = Math.abs(micros);
-  const whole = Math.floor(abs / MICROS_PER_UNIT);
-  const fraction = String(abs % MICROS_PER_UNIT).padStart(6, "0").replace(/0+$/, "");
-  return `${sign}${whole}${fraction ? `.${fraction}` : ""}`;
+/** "0.001" → 1000. Throws on a malformed amount or one beyond Number.MAX_SAFE_INTEGER micro-units. */
+export function parseMoney(value: string): number {
+  const micros = parseMoneyExact(value);
+  if (micros > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`money amount too large: ${value}`);
+  return Number(micros);
+}
+
+/**
+ * 1000 → "0.001", -2500000 → "-2.5", 0 → "0". Exact for a bigint of any size; a number must be an
+ * integer, and one past 2^53 (a D1 sum reads back rounded) is written as the integer it holds.
+ */
+export function formatMoney(micros: number | bigint): string {
+  if (typeof micros === "number" && !Number.isInteger(micros)) throw new RangeError(`not an integer micro amount: ${micros}`);
+  const exact = BigInt(micros);
+  const abs = exact < 0n ? -exact : exact;
+  const per = BigInt(MICROS_PER_UNIT);
+  const fraction = String(abs % per).padStart(6, "0").replace(/0+$/, "");
+  return `${exact < 0n ? "-" : ""}${abs / per}${fraction ? `.${fraction}` : ""}`;
 }

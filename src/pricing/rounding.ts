@@ -28,15 +28,20 @@ export function divideHalfEven(n: bigint, d: bigint): bigint {
   return q;
 }
 
-export function multiplyMicros(micros: number, multipliers: number[]): number {
-  let numerator = BigInt(micros);
+/** micros × every multiplier, as one exact fraction rounded once half-even; any size. */
+export function multiplyExact(micros: bigint, multipliers: number[]): bigint {
+  let numerator = micros;
   let denominator = 1n;
   for (const m of multipliers) {
     const f = decimalFraction(m);
     numerator *= f.numerator;
     denominator *= f.denominator;
   }
-  const result = Number(divideHalfEven(numerator, denominator));
+  return divideHalfEven(numerator, denominator);
+}
+
+export function multiplyMicros(micros: number, multipliers: number[]): number {
+  const result = Number(multiplyExact(BigInt(micros), multipliers));
   if (!Number.isSafeInteger(result)) throw new RangeError("cost out of range");
   return result;
 }
