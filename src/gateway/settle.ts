@@ -9,6 +9,7 @@ import { IDEMPOTENCY_BODY_CAP, type StoredResponse } from "../limiter/idempotenc
 import type { SettleRequest, Settlement } from "../limiter/protocol";
 import { limiterOf } from "../limiter/stub";
 import type { PatternSignals } from "../pricing/incentives";
+import { MAX_UNITS_PER_REQUEST } from "../pricing/bounds";
 import { responseUnits } from "../pricing/meters";
 import { problem } from "../problems";
 import type { Admission } from "./admit";
@@ -89,13 +90,13 @@ export async function settleResponse(ctx: SettleContext, origin: Response): Prom
   const streamed = body instanceof ReadableStream ? body : null;
   const byBytes = meter.count.from === "response-bytes";
 
-  const units = ctx.knownUnits ?? responseUnits(meter, origin) ?? (byBytes ? bufferedBytes : null);
+  const units = ctx.knownUnits ?? responseUnits(meter, origin) ?? (byBytes && bufferedBytes !== null ? streamedUnits(bufferedBytes) : null);
   if (units === null) {
     // response-bytes without Content-Length: charged when the body ends (CONTRACT §5, last paragraph).
     tollgateHeaders({ requestId: outcome.requestId, ...(outcome.surface !== undefined && { surface: outcome.surface }) }, headers);
     const relayed = relay(streamed!);
     ctx.waitUntil(relayed.ended.then((end) =>
-      settleAdmission(ctx, end.kind === "broken" ? { ...base, status: 502, units: null, reason: "origin-broke-off" } : { ...base, status: origin.status, units: end.bytes }),
+      settleAdmission(ctx, end.kind === "broken" ? { ...base, status: 502, units: null, reason: "origin-broke-off" } : { ...base, status: origin.status, units: streamedUnits(end.bytes) }),
     ));
     return answer(relayed.stream);
   }
@@ -122,6 +123,9 @@ function provisionalSettlement(admission: Admission): Settlement {
   return p ? { charged: true, units: p.units, cost: p.cost, savings: p.savings, incentives: p.incentives } : { charged: true, units: 0, cost: 0, savings: 0, incentives: [] };
 }
 
+/** Bytes as units: a body longer than MAX_UNITS_PER_REQUEST is charged at that bound (docs/catalog-bounds.md). */
+const streamedUnits = (bytes: number) => Math.min(bytes, MAX_UNITS_PER_REQUEST);
+
 const byBytes = (ctx: SettleContext) => ctx.admission.policy.meter.count.from === "response-bytes";
 
 /** The body ended: free the slot, take the charge back if the origin broke it off, or charge the bytes streamed. */
@@ -131,11 +135,11 @@ async function afterBody(ctx: SettleContext, request: SettleRequest, settled: bo
   if (!settled) {
     // The limiter could not be told before the answer went out: tell it now, or the lease's end will.
     if (end.kind === "broken") return settleAdmission(ctx, { ...request, holdSlot: false, status: 502, units: null, reason: "origin-broke-off" });
-    return settleAdmission(ctx, { ...request, holdSlot: false, units: byBytes(ctx) ? end.bytes : units });
+    return settleAdmission(ctx, { ...request, holdSlot: false, units: byBytes(ctx) ? streamedUnits(end.bytes) : units });
   }
   if (end.kind === "broken") return retried("annul", () => limiter().annul(id, "origin-broke-off"));
-  if (byBytes(ctx) && end.bytes !== units) {
-    return retried("recharge", () => limiter().recharge(id, end.bytes, request.signals));
+  if (byBytes(ctx) && streamedUnits(end.bytes) !== units) {
+    return retried("recharge", () => limiter().recharge(id, streamedUnits(end.bytes), request.signals));
   }
   if (request.holdSlot) return retried("release", () => limiter().release(id));
   return undefined;

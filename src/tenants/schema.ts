@@ -1,6 +1,6 @@
 // Tenants as the admin API accepts and answers them (CONTRACT §5).
 import { z } from "@hono/zod-openapi";
-import { Price, Quota, Rate } from "../catalog/schema";
+import { Concurrency, Price, Quota, Rate } from "../catalog/schema";
 
 export const TenantId = z
   .string()
@@ -11,7 +11,7 @@ export const SurfaceOverride = z.strictObject({
   rate: Rate.optional(),
   quota: Quota.optional(),
   price: Price.optional(),
-  concurrency: z.number().int().positive().optional(),
+  concurrency: Concurrency.optional(),
 });
 
 export const TenantStatus = z.enum(["active", "suspended"]);
