@@ -10,6 +10,9 @@ export default defineConfig({
           ORIGIN_URL: `http://127.0.0.1:${inject("originPort")}`,
           ORIGIN_TIMEOUT_MS: "1000",
           MAX_BODY_BYTES: "65536",
+          // The secrets of .dev.vars.example, so tests never depend on a developer's .dev.vars.
+          ADMIN_TOKEN: "tg-admin-local-dev-token",
+          ORIGIN_SECRET: "tg-origin-local-dev-secret",
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },
       },
