@@ -31,6 +31,8 @@ beforeAll(async () => {
         },
         incentives: { "idempotency-key": 0.9, batch: { minUnits: 4, multiplier: 0.5 }, conditional: 0.1 },
       },
+      // A surcharge makes savings negative, which CSV must keep a plain number.
+      surcharged: { surfaces: { items: { rule: "metered", price: { unit: "0.333333" } } }, incentives: { "idempotency-key": 1.25 } },
     },
   });
 });
@@ -227,6 +229,27 @@ describe("exports", () => {
     const parsed = Papa.parse<Record<string, string>>(text.trim(), { header: true });
     expect(parsed.errors).toEqual([]);
     expect(parsed.data).toEqual([expect.objectContaining({ tenant: "csv-co", tenantName: 'Acme, "Widgets" Ltd', surface: "items", units: "2", cost: "0.666666" })]);
+  });
+
+  it("CSV escapes tenant names a spreadsheet would run as formulas, and keeps negative savings a number (§10)", async () => {
+    const names = ["=cmd", "+cmd", "-cmd", "@cmd", "\tcmd", "\rcmd"];
+    for (const [i, name] of names.entries()) {
+      await adminOk("POST", "/tenants", { id: `formula-${i}`, name, kind: "customer", plan: "surcharged" }, 201);
+      const { key } = await adminOk<{ key: string }>("POST", `/tenants/formula-${i}/keys`, {}, 201);
+      const res = await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2] }), headers: { "Idempotency-Key": `formula-${i}` } });
+      await res.arrayBuffer();
+      expect(res.headers.get("Tollgate-Incentives")).toBe("idempotency-key");
+    }
+    const json = (await adminOk<RollupRow[]>("GET", "/usage?granularity=month")).filter((r) => r.tenant.startsWith("formula-"));
+    const text = await (await admin("GET", "/usage?granularity=month&format=csv")).text();
+    const parsed = Papa.parse<Record<string, string>>(text.trim(), { header: true });
+    expect(parsed.errors).toEqual([]);
+    const csv = parsed.data.filter((r) => r.tenant!.startsWith("formula-"));
+    expect(csv.map((r) => r.tenantName)).toEqual(names.map((n) => `'${n}`));
+    expect(csv.map((r) => r.savings)).toEqual(json.map((r) => r.savings));
+    expect(json.map((r) => r.savings)).toEqual(names.map(() => expect.stringMatching(/^-\d+\.\d+$/)));
+    // Unquoted and unprefixed in the raw text, so a spreadsheet reads it as a number.
+    expect(text).toContain(`,${json[0]!.savings},`);
   });
 
   it("Stripe meter events: one per tenant × priced surface, deterministic, skipping tenants without a customer", async () => {
