@@ -2,9 +2,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { IDEMPOTENCY_TTL_MS } from "../../src/limiter/idempotency";
 import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
+import { ManualClock } from "../support/clock";
 import { adminOk, call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
 
 let key: string;

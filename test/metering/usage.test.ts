@@ -4,12 +4,12 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import Papa from "papaparse";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { flushToD1 } from "../../src/metering/flush";
 import { rollUp, type UsageEvent } from "../../src/metering/rollup";
 import { formatMoney, parseMoney } from "../../src/pricing/money";
 import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
 import type { RollupRow } from "../../src/metering/usage-rows";
+import { ManualClock } from "../support/clock";
 import { admin, adminOk, call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
 
 beforeAll(async () => {
