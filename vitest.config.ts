@@ -13,6 +13,9 @@ export default defineConfig({
           // `npm run fuzz` runs more seeded request mixes than `npm test` (test/fuzz).
           FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
           FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+          // The secrets of .dev.vars.example, so tests never depend on a developer's .dev.vars.
+          ADMIN_TOKEN: "tg-admin-local-dev-token",
+          ORIGIN_SECRET: "tg-origin-local-dev-secret",
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },
       },

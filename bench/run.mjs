@@ -5,18 +5,19 @@
 // admission, settlement and metering cost nothing. Writes bench/results/latest.json; compare
 // ratios across runs, not milliseconds.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createDemoOrigin } from "../examples/demo-origin.mjs";
+import { localVar } from "../scripts/dev-vars.mjs";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const PORT = Number(process.env.BENCH_PORT ?? 8797);
 const BASELINE_PORT = PORT + 1;
 const wrangler = "node_modules/.bin/wrangler";
-const adminToken = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(".dev.vars", "utf8"))[1].trim();
+const adminToken = localVar("ADMIN_TOKEN");
 const state = mkdtempSync(join(tmpdir(), "tollgate-bench-"));
 const gateway = `http://127.0.0.1:${PORT}`;
 const baselineUrl = `http://127.0.0.1:${BASELINE_PORT}`;
@@ -27,7 +28,7 @@ const originUrl = `http://127.0.0.1:${originPort}`;
 
 spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { stdio: "ignore", env: { ...process.env, CI: "true" } });
 // Distinct inspector ports: two `wrangler dev` processes would otherwise race for 9229.
-const dev = spawn(wrangler, ["dev", "--port", String(PORT), "--inspector-port", String(PORT + 100), "--ip", "127.0.0.1", "--persist-to", state, "--var", `ORIGIN_URL:${originUrl}`, "--log-level", "error"], { stdio: "ignore" });
+const dev = spawn(wrangler, ["dev", "--port", String(PORT), "--inspector-port", String(PORT + 100), "--ip", "127.0.0.1", "--persist-to", state, "--var", `ORIGIN_URL:${originUrl}`, "--var", `ADMIN_TOKEN:${adminToken}`, "--log-level", "error"], { stdio: "ignore" });
 const baselineDev = spawn(wrangler, ["dev", "-c", "bench/baseline.toml", "--port", String(BASELINE_PORT), "--inspector-port", String(PORT + 101), "--ip", "127.0.0.1", "--persist-to", join(state, "baseline"), "--var", `ORIGIN_URL:${originUrl}`, "--log-level", "error"], { stdio: "ignore" });
 const stop = async () => {
   dev.kill("SIGTERM");

@@ -2,6 +2,7 @@
 // HTTP origin on loopback. Every path answers; query knobs shape the answer:
 //   ?status=503     answer with that status
 //   ?delay=200      wait that many ms before the response headers
+//   ?hold=name      wait until POST /_origin/release?hold=name (tests that need a request in flight)
 //   ?bytes=5000     a body of that many bytes (with &chunked=1: no Content-Length)
 //   ?events=7       set Events-Delivered: 7
 //   /_spoof/…       also answer with Tollgate-* headers, as a hostile origin might
@@ -39,6 +40,15 @@ function demoBody(method, path, url, body) {
 export function createDemoOrigin() {
   const hits = new Map();
   const received = new Map(); // "METHOD path" → request body bytes that arrived, even from an aborted upload
+  const holds = new Map(); // name → { released: Promise, release() }; a release may come first
+  const holdOf = (name) => {
+    if (!holds.has(name)) {
+      let release;
+      const released = new Promise((r) => (release = r));
+      holds.set(name, { released, release });
+    }
+    return holds.get(name);
+  };
   const server = createServer((req, res) => {
     const chunks = [];
     const receivedKey = `${req.method} ${new URL(req.url ?? "/", "http://origin").pathname}`;
@@ -57,11 +67,17 @@ export function createDemoOrigin() {
         res.writeHead(200, { "content-type": "application/json" });
         return res.end(JSON.stringify(Object.fromEntries(received)));
       }
+      if (path === "/_origin/release" && url.searchParams.get("hold")) {
+        holdOf(url.searchParams.get("hold")).release();
+        res.writeHead(204);
+        return res.end();
+      }
       const key = `${req.method} ${path}`;
       hits.set(key, (hits.get(key) ?? 0) + 1);
       const body = Buffer.concat(chunks);
       const q = (name) => url.searchParams.get(name);
       if (q("delay")) await new Promise((r) => setTimeout(r, Number(q("delay"))));
+      if (q("hold")) await holdOf(q("hold")).released;
       if (res.destroyed) return;
       const status = Number(q("status") ?? 200);
       const headers = { "x-origin": "demo" };

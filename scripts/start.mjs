@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createDemoOrigin } from "../examples/demo-origin.mjs";
+import { ensureDevVars, localVar } from "./dev-vars.mjs";
 
 const GATEWAY_PORT = Number(process.env.PORT ?? 8787);
 const ORIGIN_PORT = Number(process.env.ORIGIN_PORT ?? 8788);
@@ -11,8 +12,8 @@ const gateway = `http://localhost:${GATEWAY_PORT}`;
 const wrangler = "node_modules/.bin/wrangler";
 const demoKeyFile = ".wrangler/demo-key";
 
-const adminToken = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(".dev.vars", "utf8"))?.[1]?.trim();
-if (!adminToken) throw new Error("ADMIN_TOKEN missing from .dev.vars");
+if (ensureDevVars()) console.log("created .dev.vars from .dev.vars.example (local secrets; not committed)");
+const adminToken = localVar("ADMIN_TOKEN");
 
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, CI: "true" } });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);

@@ -54,7 +54,8 @@ export const MeterCount = z.discriminatedUnion("from", [
 export type MeterCount = z.infer<typeof MeterCount>;
 
 export const Meter = z.strictObject({
-  unit: z.string().min(1).max(64),
+  // Control characters cannot travel in a header's `tg-unit` (any other character can, RFC 9651).
+  unit: z.string().min(1).max(64).refine((u) => !/[\u0000-\u001f\u007f]/.test(u), "must not contain control characters"),
   count: MeterCount.default({ from: "request" }),
 });
 export type Meter = z.infer<typeof Meter>;

@@ -1,21 +1,24 @@
 // RateLimit-Policy / RateLimit (draft-ietf-httpapi-ratelimit-headers-11) and Tollgate-* response
 // headers, serialised with a structured-field library (CONTRACT §3).
-import { serializeList, type Item, type Parameters } from "structured-headers";
+import { DisplayString, serializeList, type Item, type Parameters } from "structured-headers";
 import type { Meter } from "../catalog/schema";
 import type { SurfaceLimits } from "../limiter/tenant-limiter";
 import type { QuotaPeriod } from "../catalog/schema";
 import { nominalSeconds } from "../limiter/quota-period";
 import { formatMoney } from "../pricing/money";
 
+/** An sf-string holds printable ASCII only; any other unit (e.g. "événement") is a display string (RFC 9651). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** Meter units registered by the draft; any other unit goes in the vendor parameter `tg-unit`. */
-function unitParameters(unit: string): [string, string][] {
+function unitParameters(unit: string): [string, string | DisplayString][] {
   const word = unit.toLowerCase();
   if (word === "request" || word === "requests") return []; // "requests" is the draft's default
   if (word === "byte" || word === "bytes" || word === "content-bytes") return [["qu", "content-bytes"]];
-  return [["tg-unit", unit]];
+  return [["tg-unit", PRINTABLE_ASCII.test(unit) ? unit : new DisplayString(unit)]];
 }
 
-const item = (name: string, params: [string, string | number][]): Item => [name, new Map(params) as Parameters];
+const item = (name: string, params: [string, string | number | DisplayString][]): Item => [name, new Map(params) as Parameters];
 
 export function rateLimitHeaders(limits: SurfaceLimits, meter: Meter): Headers {
   const policies: Item[] = [];

@@ -11,6 +11,8 @@ export const CSV_COLUMNS = [
   "requests",
   "charged",
   "rejected",
+  "failed",
+  "unsettled",
   "earlyRetries",
   "units",
   "cost",
@@ -19,6 +21,12 @@ export const CSV_COLUMNS = [
   "incentive:batch",
   "incentive:conditional",
 ] as const;
+
+/**
+ * Text cells a spreadsheet would run as a formula (CONTRACT §10, OWASP CSV injection): starting
+ * with = + - @ tab or CR; a plain decimal such as "-2.5" (negative savings) stays a number.
+ */
+const FORMULA_START = /^(?:[=+@\t\r]|-(?!\d+(?:\.\d+)?$))/;
 
 export function rollupCsv(rows: RollupRow[], names: Map<string, string | null>): string {
   const data = rows.map((r) => [
@@ -30,6 +38,8 @@ export function rollupCsv(rows: RollupRow[], names: Map<string, string | null>):
     r.requests,
     r.charged,
     r.rejected,
+    r.failed,
+    r.unsettled,
     r.earlyRetries,
     r.units,
     r.cost,
@@ -38,7 +48,5 @@ export function rollupCsv(rows: RollupRow[], names: Map<string, string | null>):
     r.incentives.batch ?? 0,
     r.incentives.conditional ?? 0,
   ]);
-  // Text cells starting with = + @ tab or CR are escaped so spreadsheets never run them as
-  // formulas; "-" is left alone so that negative savings stay numbers.
-  return Papa.unparse({ fields: [...CSV_COLUMNS], data }, { newline: "\r\n", escapeFormulae: /^[=+@\t\r]/ });
+  return Papa.unparse({ fields: [...CSV_COLUMNS], data }, { newline: "\r\n", escapeFormulae: FORMULA_START });
 }

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { basicCatalog } from "../support/catalogs";
-import { admin, adminOk, call, loadCatalog, send, tenantWithKey } from "../support/http";
+import { ManualClock, setLimiterClock } from "../support/clock";
+import { admin, adminOk, call, expectProblem, loadCatalog, send, tenantWithKey } from "../support/http";
 
 let v1: number;
 beforeAll(async () => {
@@ -145,6 +146,8 @@ describe("keys", () => {
 describe("limits", () => {
   it("shows rate, quota and in-flight state, and resets them", async () => {
     const { key } = await tenantWithKey({ id: "l-1", plan: "free" });
+    // A still clock: at 5 tokens/s the bucket would otherwise refill between the reads below.
+    await setLimiterClock("l-1", new ManualClock(Date.now()));
     for (let i = 0; i < 3; i++) {
       const r = await call(key, "/v1/records", { method: "POST", body: JSON.stringify({ records: [1, 2] }) });
       expect(r.status).toBe(200);
@@ -161,15 +164,26 @@ describe("limits", () => {
     await adminOk("POST", "/tenants/l-1/limits/reset", { surface: "records.write", what: "quota" }, 204);
     const afterQuota = await adminOk<Limits>("GET", "/tenants/l-1/limits");
     expect(afterQuota["records.write"]!.quota!.used).toBe(0);
-    expect(afterQuota["records.write"]!.rate!.remaining).toBeLessThan(10);
+    expect(afterQuota["records.write"]!.rate!.remaining).toBe(7);
     await adminOk("POST", "/tenants/l-1/limits/reset", { what: "all" }, 204);
     expect((await adminOk<Limits>("GET", "/tenants/l-1/limits"))["records.write"]!.rate!.remaining).toBe(10);
   });
 
   it("rejects an unknown surface or `what` and changes nothing", async () => {
-    await adminOk("POST", "/tenants", { id: "l-2", kind: "customer", plan: "free" }, 201);
-    expect((await admin("POST", "/tenants/l-2/limits/reset", { surface: "nope", what: "all" })).status).toBe(400);
-    expect((await admin("POST", "/tenants/l-2/limits/reset", { what: "everything" })).status).toBe(400);
+    const { key } = await tenantWithKey({ id: "l-2", plan: "free" });
+    // A still clock keeps the bucket from refilling, so any change below would be a reset.
+    await setLimiterClock("l-2", new ManualClock(Date.now()));
+    for (let i = 0; i < 3; i++) {
+      const r = await call(key, "/v1/records", { method: "POST", body: JSON.stringify({ records: [1, 2] }) });
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+    }
+    const before = await adminOk<Record<string, { rate?: { remaining: number }; quota?: { used: number } }>>("GET", "/tenants/l-2/limits");
+    expect(before["records.write"]).toMatchObject({ rate: { remaining: 7 }, quota: { used: 6 } });
+    await expectProblem(await admin("POST", "/tenants/l-2/limits/reset", { surface: "nope", what: "all" }), 400, "invalid-request");
+    await expectProblem(await admin("POST", "/tenants/l-2/limits/reset", { what: "everything" }), 400, "invalid-request");
+    expect(await adminOk("GET", "/tenants/l-2/limits")).toEqual(before);
+    expect(await adminOk("GET", "/audit?action=limits.reset&target=tenant:l-2")).toEqual([]);
   });
 });
 

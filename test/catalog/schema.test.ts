@@ -56,4 +56,14 @@ describe("catalog validation", () => {
     const r = parseCatalog({ ...basicCatalog, extra: true });
     expect(r.ok).toBe(false);
   });
+
+  it("refuses a meter unit with control characters (it could not travel in RateLimit-Policy), accepts any other", () => {
+    const withUnit = (unit: string) => parseCatalog({ ...basicCatalog, surfaces: { ...basicCatalog.surfaces, echo: { routes: ["* /echo/*"], meter: { unit } } } });
+    for (const unit of ["tab\there", "line\nbreak", "del\u007f"]) {
+      const r = withUnit(unit);
+      expect(r.ok, JSON.stringify(unit)).toBe(false);
+      if (!r.ok) expect(r.errors).toContainEqual({ path: "/surfaces/echo/meter/unit", message: "must not contain control characters" });
+    }
+    for (const unit of ["événement", "件", "request"]) expect(withUnit(unit).ok, unit).toBe(true);
+  });
 });

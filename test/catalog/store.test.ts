@@ -1,10 +1,10 @@
 // The catalog is compiled once per version; the hot path does not re-read it from D1.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { CatalogStore, forgetCachedCatalog, POINTER_TTL_MS } from "../../src/catalog/store";
 import { parseCatalog } from "../../src/catalog/schema";
 import { basicCatalog } from "../support/catalogs";
+import { ManualClock } from "../support/clock";
 
 /** The real binding, with its calls counted. */
 function counted<T extends object>(binding: T, method: keyof T) {

@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { sendWith } from "../support/faults";
 import { adminOk, call, loadCatalog, tenantWithKey } from "../support/http";
+import { originHold, sendHeld } from "../support/origin";
 
 beforeAll(async () => {
   await loadCatalog({
@@ -62,7 +63,8 @@ describe("quota under parallel load", () => {
 describe("concurrency slots", () => {
   it("refuse a second in-flight request and free the slot when the first ends", async () => {
     const { key } = await tenantWithKey({ id: "slots", plan: "p" });
-    const first = call(key, "/single/slow?delay=700");
+    const hold = originHold();
+    const first = sendHeld(`/single/slow?${hold.query}`, { headers: { Authorization: `Bearer ${key}` } });
     await expect.poll(async () => (await adminOk<Record<string, { inFlight: number }>>("GET", "/tenants/slots/limits")).single!.inFlight).toBe(1);
     const second = await call(key, "/single/fast");
     expect(second.status).toBe(429);
@@ -71,6 +73,7 @@ describe("concurrency slots", () => {
       "violated-policies": ["concurrency"],
     });
     expect(second.headers.get("Retry-After")).toBe("1");
+    await hold.release();
     const done = await first;
     expect(done.status).toBe(200);
     await done.arrayBuffer();

@@ -2,10 +2,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { IDEMPOTENCY_BODY_CAP, IDEMPOTENCY_TTL_MS } from "../../src/limiter/idempotency";
 import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
+import { ManualClock } from "../support/clock";
 import { adminOk, call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
+import { originHold, sendHeld } from "../support/origin";
 
 let key: string;
 beforeAll(async () => {
@@ -68,10 +69,14 @@ describe("idempotent retries", () => {
   });
 
   it("409 idempotency-key-in-use while the first is in flight", async () => {
-    const first = order(key, "/orders/slow?delay=700", "key-race");
+    const hold = originHold();
+    const path = `/orders/slow?${hold.query}`;
+    const init = { method: "POST", body: '{"sku":"a"}', headers: { Authorization: `Bearer ${key}`, "Idempotency-Key": "key-race", "Content-Type": "application/json" } };
+    const first = sendHeld(path, init);
     await expect.poll(async () => (await adminOk<Record<string, { inFlight: number }>>("GET", "/tenants/idem/limits")).orders!.inFlight).toBe(1);
-    const second = await order(key, "/orders/slow?delay=700", "key-race");
+    const second = await order(key, path, "key-race");
     await expectProblem(second, 409, "idempotency-key-in-use");
+    await hold.release();
     const done = await first;
     expect(done.status).toBe(200);
     await done.arrayBuffer();

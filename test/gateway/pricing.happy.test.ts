@@ -1,5 +1,6 @@
 // Meters and incentives through the real request path (CONTRACT §2).
 import { beforeAll, describe, expect, it } from "vitest";
+import type { RollupRow } from "../../src/metering/usage-rows";
 import { adminOk, call, loadCatalog, tenantWithKey } from "../support/http";
 
 let key: string;
@@ -62,12 +63,18 @@ describe("meters", () => {
   });
 
   it("response-bytes without Content-Length is charged when the body ends, without headers", async () => {
-    const res = await call(key, "/bytes?bytes=4096&chunked=1");
+    const { key: k } = await tenantWithKey({ id: "chunked", plan: "p" });
+    const res = await call(k, "/bytes?bytes=4096&chunked=1");
     expect(res.headers.get("Tollgate-Units")).toBeNull();
     expect(res.headers.get("Tollgate-Cost")).toBeNull();
     expect((await res.arrayBuffer()).byteLength).toBe(4096);
     type Limits = Record<string, { inFlight: number }>;
-    await expect.poll(async () => (await adminOk<Limits>("GET", "/tenants/pricing/limits")).bytes!.inFlight).toBe(0);
+    await expect.poll(async () => (await adminOk<Limits>("GET", "/tenants/chunked/limits")).bytes!.inFlight).toBe(0);
+    // 4096 bytes × 0.000001, halved by the batch incentive (≥ 10 units): charged once, exactly.
+    const rows = await adminOk<RollupRow[]>("GET", "/usage?tenant=chunked&granularity=day");
+    expect(rows).toEqual([
+      expect.objectContaining({ surface: "bytes", requests: 1, charged: 1, units: 4096, cost: "0.002048", savings: "0.002048", incentives: { batch: 1 } }),
+    ]);
   });
 });
 

@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { basicCatalog } from "../support/catalogs";
+import { ManualClock, setLimiterClock } from "../support/clock";
 import { failingLimiter, sendWith } from "../support/faults";
 import { admin, adminOk, call, expectProblem, loadCatalog, send, tenantWithKey } from "../support/http";
 
@@ -95,27 +96,39 @@ describe("surface and rule problems", () => {
 });
 
 describe("limit problems", () => {
+  // Each on its own tenant whose limiter clock stands still, two minutes before a UTC midnight,
+  // so the seconds in the answers are exact on any day the suite runs.
+  const beforeMidnight = Date.parse("2026-03-15T23:58:00.250Z");
+
   it("rate-limited with Retry-After, violated-policies and RateLimit headers", async () => {
-    expect((await call(key, "/tiny")).status).toBe(200);
-    const res = await call(key, "/tiny");
+    const { key: k } = await tenantWithKey({ id: "rate-clock", plan: "free" });
+    await setLimiterClock("rate-clock", new ManualClock(beforeMidnight));
+    const first = await call(k, "/tiny");
+    expect(first.status).toBe(200);
+    await first.arrayBuffer();
+    const res = await call(k, "/tiny");
     const body = await expectProblem(res, 429, "rate-limited");
     expect(body["violated-policies"]).toEqual(["rate"]);
-    expect(body.retryAfter).toBeGreaterThanOrEqual(59);
-    expect(res.headers.get("Retry-After")).toBe(String(body.retryAfter));
-    expect(res.headers.get("RateLimit")).toMatch(/^"rate";r=0;t=\d+, "quota";r=1;t=\d+$/);
+    expect(body.retryAfter).toBe(60); // one token of a 1-per-60 s bucket
+    expect(res.headers.get("Retry-After")).toBe("60");
+    expect(res.headers.get("RateLimit")).toBe('"rate";r=0;t=60, "quota";r=1;t=120');
     expect(res.headers.get("RateLimit-Policy")).toBe('"rate";q=1;w=60, "quota";q=2;w=86400');
   });
 
   it("quota-exhausted with Retry-After = seconds to the period end", async () => {
-    await adminOk("POST", "/tenants/errors/limits/reset", { surface: "tiny", what: "rate" }, 204);
-    expect((await call(key, "/tiny")).status).toBe(200); // quota 2 of 2 used
-    await adminOk("POST", "/tenants/errors/limits/reset", { surface: "tiny", what: "rate" }, 204);
-    const res = await call(key, "/tiny");
+    const { key: k } = await tenantWithKey({ id: "quota-clock", plan: "free" });
+    await setLimiterClock("quota-clock", new ManualClock(beforeMidnight));
+    for (let i = 0; i < 2; i++) {
+      const ok = await call(k, "/tiny");
+      expect(ok.status).toBe(200);
+      await ok.arrayBuffer();
+      await adminOk("POST", "/tenants/quota-clock/limits/reset", { surface: "tiny", what: "rate" }, 204);
+    }
+    const res = await call(k, "/tiny");
     const body = await expectProblem(res, 429, "quota-exhausted");
     expect(body["violated-policies"]).toEqual(["quota"]);
-    const now = Date.now();
-    const toMidnight = Math.ceil((Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate() + 1) - now) / 1000);
-    expect(Math.abs(Number(res.headers.get("Retry-After")) - toMidnight)).toBeLessThanOrEqual(2);
+    expect(body.retryAfter).toBe(120); // ceil(119.75 s) to 2026-03-16T00:00Z
+    expect(res.headers.get("Retry-After")).toBe("120");
   });
 });
 

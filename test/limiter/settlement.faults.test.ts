@@ -4,7 +4,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
+import { ManualClock } from "../support/clock";
 import { Catalog, type CatalogInput } from "../../src/catalog/schema";
 import { surfaceTerms } from "../../src/limiter/policy";
 import type { Admitted } from "../../src/limiter/protocol";

@@ -4,12 +4,12 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import Papa from "papaparse";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/clock";
 import { flushToD1 } from "../../src/metering/flush";
 import { rollUp, type UsageEvent } from "../../src/metering/rollup";
 import { formatMoney, parseMoney } from "../../src/pricing/money";
 import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
 import type { RollupRow } from "../../src/metering/usage-rows";
+import { ManualClock, sendAt, setLimiterClock } from "../support/clock";
 import { admin, adminOk, call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
 
 beforeAll(async () => {
@@ -31,6 +31,8 @@ beforeAll(async () => {
         },
         incentives: { "idempotency-key": 0.9, batch: { minUnits: 4, multiplier: 0.5 }, conditional: 0.1 },
       },
+      // A surcharge makes savings negative, which CSV must keep a plain number.
+      surcharged: { surfaces: { items: { rule: "metered", price: { unit: "0.333333" } } }, incentives: { "idempotency-key": 1.25 } },
     },
   });
 });
@@ -106,9 +108,12 @@ describe("read-your-writes and durability", () => {
     const { key } = await tenantWithKey({ id: "ryw", plan: "p" });
     const res = await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2, 3] }) });
     await res.arrayBuffer();
+    const answered = { units: Number(res.headers.get("Tollgate-Units")), cost: res.headers.get("Tollgate-Cost") };
+    expect(answered).toEqual({ units: 3, cost: "0.999999" });
+    // The event is still only in the limiter, so the read itself must bring it in.
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM usage_rollups WHERE tenant = 'ryw'").first("n")).toBe(0);
     const rows = await usage("ryw");
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ tenant: "ryw", surface: "items", requests: 1, charged: 1, units: 3, cost: "0.999999", savings: "0" });
+    expect(rows).toEqual([expect.objectContaining({ tenant: "ryw", surface: "items", requests: 1, charged: 1, ...answered, savings: "0" })]);
   });
 
   it("the alarm flushes, and flushing twice changes nothing", async () => {
@@ -193,14 +198,19 @@ describe("isolation", () => {
   it("a tenant key reads only its own rows, whatever the query says", async () => {
     const a = await tenantWithKey({ id: "iso-a", plan: "p" });
     const b = await tenantWithKey({ id: "iso-b", plan: "p" });
-    await (await call(a.key, "/items", { method: "POST", body: JSON.stringify({ items: [1] }) })).arrayBuffer();
+    // The limiter and the app share a clock that stands at a month's end, so the month is known.
+    const clock = new ManualClock(Date.parse("2026-03-31T23:59:30Z"));
+    await setLimiterClock("iso-a", clock);
+    const mine = await call(a.key, "/items", { method: "POST", body: JSON.stringify({ items: [1] }) });
+    await mine.arrayBuffer();
     await (await call(b.key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2, 3, 4, 5, 6, 7] }) })).arrayBuffer();
-    const own = await call(a.key, "/_tollgate/usage?granularity=month");
+    const own = await sendAt(clock, "/_tollgate/usage?granularity=month", { headers: { Authorization: `Bearer ${a.key}` } });
     const body = await own.json<{ tenant: string; items: RollupRow[]; limits: Record<string, unknown>; currentPeriod: { period: string; surfaces: RollupRow[] } | null }>();
     expect(body.tenant).toBe("iso-a");
-    expect(body.currentPeriod?.period).toBe(new Date().toISOString().slice(0, 7));
+    const row = { tenant: "iso-a", surface: "items", periodStart: "2026-03-01T00:00:00.000Z", requests: 1, units: Number(mine.headers.get("Tollgate-Units")), cost: mine.headers.get("Tollgate-Cost") };
+    expect(body.items).toEqual([expect.objectContaining(row)]);
+    expect(body.currentPeriod?.period).toBe("2026-03");
     expect(body.currentPeriod?.surfaces).toEqual(body.items);
-    expect(body.items.map((r) => r.tenant)).toEqual(["iso-a"]);
     expect(Object.keys(body.limits).sort()).toEqual(["feed", "items", "tight"]);
     await expectProblem(await call(a.key, "/_tollgate/usage?tenant=iso-b"), 404, "not-found");
     const csv = await (await call(a.key, "/_tollgate/usage?format=csv&granularity=month")).text();
@@ -227,6 +237,27 @@ describe("exports", () => {
     const parsed = Papa.parse<Record<string, string>>(text.trim(), { header: true });
     expect(parsed.errors).toEqual([]);
     expect(parsed.data).toEqual([expect.objectContaining({ tenant: "csv-co", tenantName: 'Acme, "Widgets" Ltd', surface: "items", units: "2", cost: "0.666666" })]);
+  });
+
+  it("CSV escapes tenant names a spreadsheet would run as formulas, and keeps negative savings a number (§10)", async () => {
+    const names = ["=cmd", "+cmd", "-cmd", "@cmd", "\tcmd", "\rcmd"];
+    for (const [i, name] of names.entries()) {
+      await adminOk("POST", "/tenants", { id: `formula-${i}`, name, kind: "customer", plan: "surcharged" }, 201);
+      const { key } = await adminOk<{ key: string }>("POST", `/tenants/formula-${i}/keys`, {}, 201);
+      const res = await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2] }), headers: { "Idempotency-Key": `formula-${i}` } });
+      await res.arrayBuffer();
+      expect(res.headers.get("Tollgate-Incentives")).toBe("idempotency-key");
+    }
+    const json = (await adminOk<RollupRow[]>("GET", "/usage?granularity=month")).filter((r) => r.tenant.startsWith("formula-"));
+    const text = await (await admin("GET", "/usage?granularity=month&format=csv")).text();
+    const parsed = Papa.parse<Record<string, string>>(text.trim(), { header: true });
+    expect(parsed.errors).toEqual([]);
+    const csv = parsed.data.filter((r) => r.tenant!.startsWith("formula-"));
+    expect(csv.map((r) => r.tenantName)).toEqual(names.map((n) => `'${n}`));
+    expect(csv.map((r) => r.savings)).toEqual(json.map((r) => r.savings));
+    expect(json.map((r) => r.savings)).toEqual(names.map(() => expect.stringMatching(/^-\d+\.\d+$/)));
+    // Unquoted and unprefixed in the raw text, so a spreadsheet reads it as a number.
+    expect(text).toContain(`,${json[0]!.savings},`);
   });
 
   it("Stripe meter events: one per tenant × priced surface, deterministic, skipping tenants without a customer", async () => {
