@@ -14,8 +14,8 @@ import { classify } from "./classify";
 import { forward } from "./forward";
 import { tollgateHeaders, type Outcome } from "./headers";
 import { idempotencyClaim, idempotencyKeyOf, isConditional, isUnsafe, keepsResponses } from "./idempotency";
-import { replayResponse, settleAdmission, settleResponse } from "./settle";
-import { noSignals } from "../pricing/incentives";
+import { originHeaders, replayResponse, settleFailure, settleResponse } from "./settle";
+import { serverTiming, type Stopwatch } from "./timing";
 
 /** CONTRACT §6: an admission never settled is settled by the limiter 60 s after admission, or after the origin timeout if longer. */
 const MIN_LEASE_MS = 60_000;
@@ -26,7 +26,9 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
   const url = new URL(request.url);
   const clock = c.get("clock");
   const outcome: Outcome = { requestId: c.get("requestId"), units: 0, cost: 0 };
+  const watch: Stopwatch = { start: performance.now(), marks: {} };
   const principal = await authenticate(env, request.headers, url);
+  watch.marks.auth = performance.now() - watch.start;
   let catalogVersion: number | null = null;
   let admitted = false;
   try {
@@ -34,7 +36,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     catalogVersion = snapshot?.version ?? null;
     const surface = classify(snapshot, request.method, url.pathname);
     outcome.surface = surface;
-    const terms = surfaceTerms(snapshot!.catalog, surface);
+    const terms = surfaceTerms(snapshot!.catalog, surface); // memoised per catalog version
     const upgrade = request.headers.get("upgrade");
     const upgradeAllowed = upgrade !== null && (snapshot!.catalog.surfaces[surface]?.upgrades ?? []).includes(upgrade.toLowerCase() as "websocket");
     if (upgrade !== null && !upgradeAllowed) {
@@ -51,6 +53,8 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     const claim = keepResponse ? await idempotencyClaim(idempotencyKey, request.method, url, buffered ?? new ArrayBuffer(0)) : undefined;
 
     const timeoutMs = Number(env.ORIGIN_TIMEOUT_MS) || 30_000;
+    const conditional = isConditional(request.headers);
+    const admitStart = performance.now();
     const admission = await admit(env, principal.tenantId, {
       requestId: outcome.requestId,
       keyId: principal.keyId,
@@ -58,10 +62,12 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
       terms,
       units: knownUnits,
       idempotencyKey: idempotencyKey !== null && isUnsafe(request.method),
+      conditional,
       leaseMs: Math.max(MIN_LEASE_MS, timeoutMs),
       catalogVersion: snapshot!.version,
       ...(claim && { idempotency: claim }),
     });
+    watch.marks.admit = performance.now() - admitStart;
     if (admission?.kind === "replay") return replayResponse(admission.response, outcome);
     admitted = admission !== null;
 
@@ -75,24 +81,23 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
 
     if (admission === null) {
       // FAIL_MODE=open: the limiter could not answer, so the request goes through unmetered.
-      const origin = withoutTollgateHeaders(await forward(request, body, identity, target));
-      const headers = tollgateHeaders(outcome, new Headers(origin.headers));
+      const origin = await forward(request, body, identity, target);
+      const headers = tollgateHeaders(outcome, originHeaders(origin));
       headers.set("Tollgate-Limiter", "unavailable");
       return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
     }
 
     let origin: Response;
+    const originStart = performance.now();
     try {
       origin = await forward(request, body, identity, target);
     } catch (error) {
       const refused = error instanceof Problem && error.code === "payload-too-large";
       const status = error instanceof Problem ? error.status : 502;
-      await settleAdmission(
-        { env, tenantId: principal.tenantId },
-        { admissionId: admission.admissionId, status, units: null, holdSlot: false, signals: noSignals, ...(refused && { outcome: "rejected", reason: error.code }) },
-      );
+      await settleFailure({ env, tenantId: principal.tenantId, admission }, status, error instanceof Problem ? error.code : "origin-unavailable", refused ? "rejected" : "failed");
       throw error;
     }
+    watch.marks.origin = performance.now() - originStart;
     return await settleResponse(
       {
         env,
@@ -102,10 +107,11 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
         outcome,
         knownUnits,
         idempotencyKey: idempotencyKey !== null && isUnsafe(request.method),
-        conditional: isConditional(request.headers),
+        conditional,
         keepResponse,
       },
-      withoutTollgateHeaders(origin),
+      origin,
+      env.SERVER_TIMING === "off" ? undefined : serverTiming(watch),
     );
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
@@ -113,15 +119,6 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     tollgateHeaders(outcome, answered.headers);
     throw answered;
   }
-}
-
-/** The origin may not speak for Tollgate: its own Tollgate-* headers are dropped. */
-function withoutTollgateHeaders(origin: Response): Response {
-  const headers = new Headers();
-  origin.headers.forEach((value, name) => {
-    if (!name.startsWith("tollgate-")) headers.set(name, value);
-  });
-  return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
 }
 
 const beforeAdmission = new Set(["no-surface", "invalid-request", "payload-too-large"]);

@@ -1,18 +1,21 @@
 // Step 5 (CONTRACT §3.5, §6): count units, apply incentives, charge below 500 only, keep the
-// answer of an idempotent request, and answer with the Tollgate headers. The charge is settled
-// before the response is returned whenever its units are known from the headers, so the answer
-// carries Tollgate-Units/Cost and usage reads see it at once. Every streamed body is relayed so
-// that how it ends is known: an origin that breaks it off has its charge taken back (issue 8);
-// a `response-bytes` answer is charged by the bytes streamed.
+// answer of an idempotent request, and answer with the Tollgate headers — with no second
+// blocking limiter call. The admission already said what the request costs (a `charged`
+// admission) or where it stands in its quota (a `held` one), so the Worker prices the answer's
+// headers with the same pure pricing code the limiter uses; the limiter hears back only after
+// the answer has ended (a held admission's settle) or when the origin failed (a refund), in
+// `waitUntil`. Every streamed body is relayed so that how it ended is known: an origin that
+// breaks it off is not charged (issue 8); a `response-bytes` answer is charged by the bytes
+// streamed.
 import type { Meter } from "../catalog/schema";
 import { IDEMPOTENCY_BODY_CAP, type StoredResponse } from "../limiter/idempotency";
-import type { SettleRequest, Settlement } from "../limiter/protocol";
+import type { Admitted, SettleRequest, Settlement } from "../limiter/protocol";
 import { limiterOf } from "../limiter/stub";
-import type { PatternSignals } from "../pricing/incentives";
 import { MAX_UNITS_PER_REQUEST } from "../pricing/bounds";
+import { chargeFor, type Charge } from "../pricing/charge";
+import type { PatternSignals } from "../pricing/incentives";
 import { responseUnits } from "../pricing/meters";
 import { problem } from "../problems";
-import type { Admission } from "./admit";
 import { readUpTo, relay, type BodyEnd } from "./body";
 import { mergeHeaders, rateLimitHeaders, tollgateHeaders, type Outcome } from "./headers";
 
@@ -20,7 +23,7 @@ export interface SettleContext {
   env: Pick<Env, "LIMITER">;
   waitUntil: (promise: Promise<unknown>) => void;
   tenantId: string;
-  admission: Admission;
+  admission: Admitted;
   outcome: Outcome;
   /** Units known before forwarding, or null. */
   knownUnits: number | null;
@@ -32,9 +35,10 @@ export interface SettleContext {
   keepResponse: boolean;
 }
 
-const RETRY_DELAYS_MS = [0, 25, 100];
+/** Backoff of the off-path calls: CONTRACT §6 "retried until the limiter has it" — then the lease's end settles it. */
+const RETRY_DELAYS_MS = [0, 50, 250, 1_000, 4_000];
 
-/** Calls the limiter a few times; every limiter call used here is idempotent, so a retry never double charges. */
+/** Calls the limiter until it answers; every call used here is idempotent, so a retry never double charges. */
 async function retried<T>(what: string, call: () => Promise<T>): Promise<T | null> {
   for (const delay of RETRY_DELAYS_MS) {
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
@@ -44,26 +48,55 @@ async function retried<T>(what: string, call: () => Promise<T>): Promise<T | nul
       console.error(`limiter ${what} failed`, error);
     }
   }
-  return null; // the admission's lease ends and the limiter settles it (CONTRACT §6)
+  return null;
 }
 
-export function settleAdmission(ctx: Pick<SettleContext, "env" | "tenantId">, req: SettleRequest): Promise<Settlement | null> {
-  return retried("settle", () => limiterOf(ctx.env, ctx.tenantId).settle(req));
+/** Bytes as units: a body longer than MAX_UNITS_PER_REQUEST is charged at that bound (docs/catalog-bounds.md). */
+const streamedUnits = (bytes: number) => Math.min(bytes, MAX_UNITS_PER_REQUEST);
+
+/**
+ * Tells the limiter that the request was not served: a charged admission is refunded, a held one
+ * settled uncharged (its slot and idempotency key freed). Awaited where the answer has not gone
+ * out yet, so a usage read right after the failure sees it.
+ */
+export async function settleFailure(ctx: Pick<SettleContext, "env" | "tenantId" | "admission">, status: number, reason: string, outcome: "failed" | "rejected" = "failed"): Promise<void> {
+  const { admission } = ctx;
+  const limiter = () => limiterOf(ctx.env, ctx.tenantId);
+  if (admission.mode === "charged") {
+    await retried("refund", () => limiter().refund({ requestId: admission.requestId, surface: admission.policy.surface, periodStart: admission.periodStart, charge: admission.charge, status, reason }));
+  } else {
+    await retried("settle", () => limiter().settle({ admissionId: admission.admissionId, status, units: null, outcome, reason, signals: { idempotencyKey: false, notModified: false } }));
+  }
+}
+
+function settleHeld(ctx: SettleContext, req: Omit<SettleRequest, "admissionId">): Promise<Settlement | null> {
+  if (ctx.admission.mode !== "held") throw new Error("only a held admission is settled");
+  const admissionId = ctx.admission.admissionId;
+  return retried("settle", () => limiterOf(ctx.env, ctx.tenantId).settle({ admissionId, ...req }));
 }
 
 const headerPairs = (headers: Headers): string[][] => [...headers];
 
-export async function settleResponse(ctx: SettleContext, origin: Response): Promise<Response> {
+/** The origin may not speak for Tollgate: its own Tollgate-* headers are dropped. */
+export function originHeaders(origin: Response): Headers {
+  const headers = new Headers();
+  origin.headers.forEach((value, name) => {
+    if (!name.startsWith("tollgate-")) headers.set(name, value);
+  });
+  return headers;
+}
+
+export async function settleResponse(ctx: SettleContext, origin: Response, extraHeaders?: Headers): Promise<Response> {
   const { admission, outcome } = ctx;
   const meter: Meter = admission.policy.meter;
-  const headers = new Headers(origin.headers);
+  const headers = originHeaders(origin);
   mergeHeaders(headers, rateLimitHeaders(admission.limits, meter));
+  if (extraHeaders) mergeHeaders(headers, extraHeaders);
   const signals: PatternSignals = { idempotencyKey: ctx.idempotencyKey, notModified: ctx.conditional && origin.status === 304 };
-  const base = { admissionId: admission.admissionId, holdSlot: false, signals };
   const answer = (body: BodyInit | null) => new Response(body, { status: origin.status, statusText: origin.statusText, headers });
 
   if (origin.status >= 500) {
-    await settleAdmission(ctx, { ...base, status: origin.status, units: null });
+    await settleFailure(ctx, origin.status, "origin-failed");
     tollgateHeaders({ ...outcome, units: 0, cost: 0 }, headers);
     return answer(origin.body);
   }
@@ -78,7 +111,7 @@ export async function settleResponse(ctx: SettleContext, origin: Response): Prom
       read = origin.body ? await readUpTo(origin.body, IDEMPOTENCY_BODY_CAP) : { complete: true as const, bytes: new ArrayBuffer(0) };
     } catch {
       // Nothing has reached the client yet: the origin failed, so nothing is charged (issue 8).
-      await settleAdmission(ctx, { ...base, status: 502, units: null, reason: "origin-broke-off" });
+      await settleFailure(ctx, 502, "origin-broke-off");
       throw problem("origin-unavailable", { detail: "The origin broke off its answer.", surface: admission.policy.surface });
     }
     if (read.complete) {
@@ -90,59 +123,34 @@ export async function settleResponse(ctx: SettleContext, origin: Response): Prom
   const streamed = body instanceof ReadableStream ? body : null;
   const byBytes = meter.count.from === "response-bytes";
 
+  // The units the headers announce: known before forwarding, from the response's headers, or
+  // (response-bytes without Content-Length) only when the body ends — then no header says them.
   const units = ctx.knownUnits ?? responseUnits(meter, origin) ?? (byBytes && bufferedBytes !== null ? streamedUnits(bufferedBytes) : null);
-  if (units === null) {
-    // response-bytes without Content-Length: charged when the body ends (CONTRACT §5, last paragraph).
-    tollgateHeaders({ requestId: outcome.requestId, ...(outcome.surface !== undefined && { surface: outcome.surface }) }, headers);
-    const relayed = relay(streamed!);
-    ctx.waitUntil(relayed.ended.then((end) =>
-      settleAdmission(ctx, end.kind === "broken" ? { ...base, status: 502, units: null, reason: "origin-broke-off" } : { ...base, status: origin.status, units: streamedUnits(end.bytes) }),
-    ));
-    return answer(relayed.stream);
+  const charge: Charge | null = admission.mode === "charged" ? admission.charge : units === null ? null : chargeFor(admission.policy, units, admission.position, signals);
+  if (charge) tollgateHeaders({ ...outcome, units: charge.units, cost: charge.cost, incentives: charge.incentives }, headers);
+  else tollgateHeaders({ requestId: outcome.requestId, ...(outcome.surface !== undefined && { surface: outcome.surface }) }, headers);
+
+  if (!streamed) {
+    if (admission.mode === "held") ctx.waitUntil(settleHeld(ctx, { status: origin.status, units, signals, ...(kept && { response: kept }) }));
+    return answer(body);
   }
-
-  // A streamed body keeps its admission open until it ends: for the concurrency slot, and for
-  // response-bytes, whose charge follows the bytes actually streamed.
-  const holdSlot = streamed !== null && (admission.policy.concurrency !== undefined || byBytes);
-  const request: SettleRequest = { ...base, holdSlot, status: origin.status, units, ...(kept && { response: kept }) };
-  const settlement = await settleAdmission(ctx, request);
-  // A settlement the limiter never confirmed is charged at the end of the lease as the admission
-  // priced it (CONTRACT §6): the headers say that, so they still match the rollups.
-  const charged = settlement ?? provisionalSettlement(admission);
-  tollgateHeaders({ ...outcome, units: charged.units, cost: charged.cost, incentives: charged.incentives }, headers);
-  if (!streamed) return answer(body);
-
   const relayed = relay(streamed);
-  ctx.waitUntil(relayed.ended.then((end) => afterBody(ctx, request, settlement !== null, units, end)));
+  ctx.waitUntil(relayed.ended.then((end) => afterBody(ctx, origin.status, units, signals, end)));
   return answer(relayed.stream);
 }
 
-/** What the limiter will charge at the lease's end if it never hears of the response. */
-function provisionalSettlement(admission: Admission): Settlement {
-  const p = admission.provisional;
-  return p ? { charged: true, units: p.units, cost: p.cost, savings: p.savings, incentives: p.incentives } : { charged: true, units: 0, cost: 0, savings: 0, incentives: [] };
-}
-
-/** Bytes as units: a body longer than MAX_UNITS_PER_REQUEST is charged at that bound (docs/catalog-bounds.md). */
-const streamedUnits = (bytes: number) => Math.min(bytes, MAX_UNITS_PER_REQUEST);
-
-const byBytes = (ctx: SettleContext) => ctx.admission.policy.meter.count.from === "response-bytes";
-
-/** The body ended: free the slot, take the charge back if the origin broke it off, or charge the bytes streamed. */
-async function afterBody(ctx: SettleContext, request: SettleRequest, settled: boolean, units: number, end: BodyEnd): Promise<unknown> {
-  const limiter = () => limiterOf(ctx.env, ctx.tenantId);
-  const id = request.admissionId;
-  if (!settled) {
-    // The limiter could not be told before the answer went out: tell it now, or the lease's end will.
-    if (end.kind === "broken") return settleAdmission(ctx, { ...request, holdSlot: false, status: 502, units: null, reason: "origin-broke-off" });
-    return settleAdmission(ctx, { ...request, holdSlot: false, units: byBytes(ctx) ? streamedUnits(end.bytes) : units });
-  }
-  if (end.kind === "broken") return retried("annul", () => limiter().annul(id, "origin-broke-off"));
-  if (byBytes(ctx) && streamedUnits(end.bytes) !== units) {
-    return retried("recharge", () => limiter().recharge(id, streamedUnits(end.bytes), request.signals));
-  }
-  if (request.holdSlot) return retried("release", () => limiter().release(id));
-  return undefined;
+/**
+ * The answer's body ended. A charged admission hears of it only if the origin broke it off (a
+ * refund); a held one is settled now: charged as announced, or by the bytes that left the
+ * gateway (response-bytes), or not at all when the origin broke it off. A client that went away
+ * is charged: the origin did its work.
+ */
+function afterBody(ctx: SettleContext, status: number, units: number | null, signals: PatternSignals, end: BodyEnd): Promise<unknown> {
+  const broken = end.kind === "broken";
+  if (ctx.admission.mode === "charged") return broken ? settleFailure(ctx, 502, "origin-broke-off") : Promise.resolve();
+  if (broken) return settleHeld(ctx, { status: 502, units: null, reason: "origin-broke-off", signals });
+  const byBytes = ctx.admission.policy.meter.count.from === "response-bytes";
+  return settleHeld(ctx, { status, units: byBytes ? streamedUnits(end.bytes) : units, signals });
 }
 
 /** A kept answer replayed: not forwarded, not charged (CONTRACT §3 Idempotency). */

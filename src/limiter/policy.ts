@@ -30,7 +30,18 @@ export interface EffectivePolicy extends PlanSurface {
   incentives: Incentives;
 }
 
+/** Terms are computed once per catalog object and surface: the hot path asks for them on every request. */
+const termsCache = new WeakMap<Catalog, Map<string, SurfaceTerms>>();
+
 export function surfaceTerms(catalog: Catalog, surface: string): SurfaceTerms {
+  let perSurface = termsCache.get(catalog);
+  if (!perSurface) termsCache.set(catalog, (perSurface = new Map()));
+  let terms = perSurface.get(surface);
+  if (!terms) perSurface.set(surface, (terms = computeTerms(catalog, surface)));
+  return terms;
+}
+
+function computeTerms(catalog: Catalog, surface: string): SurfaceTerms {
   const meter = catalog.surfaces[surface]?.meter ?? { unit: "request", count: { from: "request" } };
   const plans: SurfaceTerms["plans"] = {};
   for (const [planId, plan] of Object.entries(catalog.plans)) {

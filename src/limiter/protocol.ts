@@ -54,6 +54,8 @@ export interface AdmitRequest {
   units: number | null;
   /** The request carried a valid Idempotency-Key on an unsafe method (an incentive known at admission). */
   idempotencyKey: boolean;
+  /** The request is conditional (If-None-Match / If-Modified-Since): its price may depend on a 304. */
+  conditional: boolean;
   /** How long the admission holds its slot and reservation if it is never settled (CONTRACT §6). */
   leaseMs: number;
   catalogVersion: number;
@@ -72,16 +74,51 @@ export interface Refusal {
   limits?: SurfaceLimits;
 }
 
-export interface Admitted {
+/**
+ * An admitted request, in one of two modes (CONTRACT §6, one blocking call):
+ * - `charged`: its units were known and nothing about its answer can change its price, so it was
+ *   charged in the admission itself. The Worker tells the limiter again only if the origin fails
+ *   (`refund`).
+ * - `held`: a concurrency slot, an idempotency record, units measured from the response, or a
+ *   conditional discount keep it open until the Worker settles it when the answer has ended
+ *   (off the critical path), or the limiter does at the end of its lease.
+ */
+export type Admitted = ChargedAdmission | HeldAdmission;
+
+interface AdmissionCommon {
   kind: "admitted";
-  admissionId: string;
+  requestId: string;
   policy: EffectivePolicy;
   limits: SurfaceLimits;
+  /** The quota period the request counts in (null without a quota). */
+  periodStart: number | null;
+  /** Units used and reserved before it in the period: prices its overage, here and in the limiter alike. */
+  position: number;
+}
+
+export interface ChargedAdmission extends AdmissionCommon {
+  mode: "charged";
+  charge: Charge;
+}
+
+export interface HeldAdmission extends AdmissionCommon {
+  mode: "held";
+  admissionId: string;
   /**
    * What the limiter charges if this admission is never settled (CONTRACT §6): request-known
    * units at the price computed at admission; null when the units come from the response.
    */
   provisional: Charge | null;
+}
+
+/** A charged admission taken back: the origin failed it. Idempotent by request id. */
+export interface RefundRequest {
+  requestId: string;
+  surface: string;
+  periodStart: number | null;
+  charge: Charge;
+  status: number;
+  reason: string;
 }
 
 export type AdmitResult = Admitted | { kind: "replay"; response: StoredResponse; policy: EffectivePolicy } | Refusal;
@@ -108,8 +145,6 @@ export interface SettleRequest {
   /** With `units: null`: "failed" (the origin failed: default) or "rejected" (Tollgate refused, e.g. a body over the limit). */
   outcome?: "failed" | "rejected";
   reason?: string;
-  /** Keep the concurrency slot until `release` or `void` (the response body is still streaming). */
-  holdSlot: boolean;
   signals: PatternSignals;
   /** The answer to keep for an idempotent request; absent when it was too large to keep. */
   response?: StoredResponse;

@@ -35,6 +35,10 @@ const MIGRATIONS: string[] = [
    ALTER TABLE admissions ADD COLUMN units INTEGER;
    ALTER TABLE admissions ADD COLUMN provisional TEXT;
    ALTER TABLE usage_events ADD COLUMN weight INTEGER NOT NULL DEFAULT 1;`,
+  // v3 (issue 15): a held admission keeps its quota position, so the limiter prices it as the
+  // Worker did; refunds of charged admissions are remembered so a retried refund counts once.
+  `ALTER TABLE admissions ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE IF NOT EXISTS refunds (request_id TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
 ];
 
 export function migrate(storage: DurableObjectStorage): void {

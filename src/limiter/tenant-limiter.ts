@@ -10,10 +10,12 @@ import { problemStatus } from "../problems";
 import { chargeFor, type Charge } from "../pricing/charge";
 import type { PatternSignals } from "../pricing/incentives";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
-import { effectivePolicy, ruleRefusal, type EffectivePolicy, type SurfaceTerms } from "./policy";
+import { decide, type QuotaCounter, type SurfaceState } from "./decide";
+import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./policy";
 import type {
   AdmitRequest,
   AdmitResult,
+  RefundRequest,
   PreAdmissionRefusal,
   QuoteRequest,
   QuoteResult,
@@ -38,6 +40,7 @@ const nothingCharged: Settlement = { charged: false, units: 0, cost: 0, savings:
 
 interface AdmissionRow extends Record<string, SqlStorageValue> {
   id: string;
+  position: number;
   surface: string;
   request_id: string;
   policy: string;
@@ -102,9 +105,8 @@ const publicSettlement = ({ charged, units, cost, savings, incentives }: StoredS
 
 const settlementOf = (c: Charge): Settlement => ({ charged: true, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives });
 
-type Evaluation =
-  | { ok: true; policy: EffectivePolicy; bucket: BucketState | null; periodStart: number | null; usedBefore: number; reservedBefore: number }
-  | ({ ok: false } & Omit<Refusal, "kind">);
+/** Refunds are remembered this long, so a refund retried after a lost answer counts once. */
+const REFUND_MEMORY_MS = 24 * 60 * 60 * 1000;
 
 interface PendingRefusal {
   at: number;
@@ -129,6 +131,16 @@ export class TenantLimiter extends DurableObject<Env> {
   /** Refusals before admission not yet written, by surface, code and status. */
   private pendingRefusals = new Map<string, PendingRefusal>();
   private refusalBucket: BucketState | null = null;
+  /**
+   * The admission state the request path reads, held in memory and written through to SQLite in
+   * the same transaction as each change: buckets, quota counters (loaded on first use), open
+   * held admissions (in flight: the concurrency count) and the Retry-After last given, per surface.
+   * A request charged at admission is not tracked in flight: nothing about it is open.
+   */
+  private buckets = new Map<string, BucketState>();
+  private quotas = new Map<string, QuotaCounter>();
+  private slots = new Map<string, number>();
+  private retryAfterUntil = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -139,6 +151,13 @@ export class TenantLimiter extends DurableObject<Env> {
       this.tenant = row ? { revision: 0, ...(JSON.parse(row.body) as Omit<TenantState, "revision">) } : null;
       for (const k of this.sql.exec<{ id: string; expires_at: number | null; revoked_at: number | null }>("SELECT * FROM keys")) {
         this.keys.set(k.id, { expiresAt: k.expires_at, revokedAt: k.revoked_at });
+      }
+      for (const b of this.sql.exec<{ surface: string; tokens: number; updated_at: number }>("SELECT * FROM buckets")) {
+        this.buckets.set(b.surface, { tokens: b.tokens, updatedAt: b.updated_at });
+      }
+      for (const r of this.sql.exec<{ surface: string; until: number }>("SELECT * FROM retry_after")) this.retryAfterUntil.set(r.surface, r.until);
+      for (const a of this.sql.exec<{ surface: string; n: number }>("SELECT surface, COUNT(*) AS n FROM admissions WHERE slot_open = 1 AND state != 'expired' GROUP BY surface")) {
+        this.slots.set(a.surface, a.n);
       }
     });
   }
@@ -206,31 +225,38 @@ export class TenantLimiter extends DurableObject<Env> {
       }
     }
 
-    const evaluation = this.evaluate(tenant, policy, req.units, now);
-    if (!evaluation.ok) {
-      const { ok: _, ...refusal } = evaluation;
+    const decision = decide(tenant, policy, this.surfaceState(req.surface, now), req.units, now);
+    if (!decision.ok) {
+      const { ok: _, ...refusal } = decision;
       return this.afterEvent(refuse(refusal));
+    }
+    const { bucket, periodStart, position } = decision;
+    const signals = { idempotencyKey: req.idempotencyKey, notModified: false };
+    const common = { kind: "admitted" as const, requestId: req.requestId, policy, periodStart, position };
+
+    // CONTRACT §6: request-known units whose price the answer cannot change are charged in the
+    // admission itself — no settle follows unless the origin fails.
+    const held = req.units === null || policy.concurrency !== undefined || req.idempotency !== undefined || (req.conditional && policy.incentives.conditional !== undefined);
+    if (!held) {
+      const charge = chargeFor(policy, req.units!, position, signals);
+      this.ctx.storage.transactionSync(() => {
+        if (bucket) this.saveBucket(req.surface, bucket);
+        if (periodStart !== null) this.addToQuota(req.surface, periodStart, charge.units, 0);
+        this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion });
+      });
+      return this.afterEvent({ ...common, mode: "charged", charge, limits: this.limitsOf(policy, now) });
     }
 
     const admissionId = crypto.randomUUID();
     const reserve = req.units ?? 1; // unknown units hold one unit until the response tells
-    const { bucket, periodStart } = evaluation;
-    // CONTRACT §6: what an admission never settled is charged — its request-known units, priced
-    // now, after every unit already used or reserved in the period.
-    const provisional = req.units === null ? null : chargeFor(policy, req.units, evaluation.usedBefore + evaluation.reservedBefore, { idempotencyKey: req.idempotencyKey, notModified: false });
+    // What an admission never settled is charged (CONTRACT §6): its request-known units, priced now.
+    const provisional = req.units === null ? null : chargeFor(policy, req.units, position, signals);
     let firstRecord = false;
     this.ctx.storage.transactionSync(() => {
       if (bucket) this.saveBucket(req.surface, bucket);
-      if (periodStart !== null) {
-        this.sql.exec(
-          "INSERT INTO quotas (surface, period_start, reserved) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET reserved = reserved + excluded.reserved",
-          req.surface,
-          periodStart,
-          reserve,
-        );
-      }
+      if (periodStart !== null) this.addToQuota(req.surface, periodStart, 0, reserve);
       this.sql.exec(
-        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, catalog_version, idempotency_key, units, provisional) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         admissionId,
         req.surface,
         req.requestId,
@@ -239,10 +265,12 @@ export class TenantLimiter extends DurableObject<Env> {
         periodStart === null ? 0 : reserve,
         now,
         now + req.leaseMs,
+        1, // every held admission counts in flight until settled; only `concurrency` refuses on it
         req.catalogVersion,
         req.idempotency?.key ?? null,
         req.units,
         provisional === null ? null : JSON.stringify(provisional),
+        position,
       );
       if (req.idempotency) {
         firstRecord = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency WHERE expires_at > ?", now).one().n === 0;
@@ -256,7 +284,8 @@ export class TenantLimiter extends DurableObject<Env> {
         );
       }
     });
-    const result: AdmitResult = { kind: "admitted", admissionId, policy, limits: this.limitsOf(policy, now), provisional };
+    this.slots.set(req.surface, (this.slots.get(req.surface) ?? 0) + 1);
+    const result: AdmitResult = { ...common, mode: "held", admissionId, provisional, limits: this.limitsOf(policy, now) };
     await this.ensureAlarm(now + req.leaseMs);
     if (firstRecord) await this.ensureAlarm(now + IDEMPOTENCY_TTL_MS);
     return result;
@@ -278,12 +307,12 @@ export class TenantLimiter extends DurableObject<Env> {
       if (verdict.kind === "reused") return { kind: "refused", code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request.", policy };
       if (verdict.kind === "replay") return { kind: "replay", policy };
     }
-    const evaluation = this.evaluate(tenant, policy, req.units, now);
-    if (!evaluation.ok) {
-      const { ok: _, ...refusal } = evaluation;
+    const decision = decide(tenant, policy, this.surfaceState(req.surface, now), req.units, now);
+    if (!decision.ok) {
+      const { ok: _, ...refusal } = decision;
       return { kind: "refused", ...refusal, policy, limits: this.limitsOf(policy, now) };
     }
-    const charge = req.units === null ? null : chargeFor(policy, req.units, evaluation.usedBefore, req.signals);
+    const charge = req.units === null ? null : chargeFor(policy, req.units, decision.position, req.signals);
     return { kind: "allowed", policy, charge };
   }
 
@@ -320,11 +349,14 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   /**
-   * Charges (units given) or releases (units null: the origin failed, or Tollgate refused after
-   * admission) an admission, and records its usage event in the same transaction. Idempotent:
-   * settling twice answers the first settlement. An admission the limiter already settled at the
-   * end of its lease keeps that charge, except that units measured from the response, which the
-   * lease's end charged as 0, are added by a late settle (CONTRACT §6).
+   * Settles a held admission once its answer has ended (CONTRACT §6: after the response started,
+   * off the critical path): charges its units (null: the origin failed, or Tollgate refused after
+   * admission, and nothing is charged), frees its slot, keeps or frees its idempotency record, and
+   * records its usage event — one transaction. It prices with the position the admission held, so
+   * the charge equals the one the Worker computed for the answer's headers. Idempotent: settling
+   * twice answers the first settlement. An admission the limiter already settled at the end of its
+   * lease keeps that charge, except that units measured from the response, which the lease's end
+   * charged as 0, are added by a late settle.
    */
   async settle(req: SettleRequest): Promise<Settlement> {
     const now = this.clock.now();
@@ -334,27 +366,11 @@ export class TenantLimiter extends DurableObject<Env> {
     const policy = JSON.parse(row.policy) as EffectivePolicy;
     if (row.state === "expired") return this.afterEvent(this.settleLate(row, policy, req, now));
 
-    let settlement: Settlement = nothingCharged;
+    const settlement: Settlement = req.units === null ? nothingCharged : settlementOf(chargeFor(policy, req.units, row.position, req.signals));
     this.ctx.storage.transactionSync(() => {
-      let usedBefore = 0;
-      if (row.period_start !== null) {
-        usedBefore = this.quotaCounter(row.surface, row.period_start).used;
-        this.sql.exec(
-          "UPDATE quotas SET reserved = MAX(0, reserved - ?), used = used + ? WHERE surface = ? AND period_start = ?",
-          row.reserved,
-          req.units ?? 0,
-          row.surface,
-          row.period_start,
-        );
-      }
-      if (req.units !== null) settlement = settlementOf(chargeFor(policy, req.units, usedBefore, req.signals));
+      if (row.period_start !== null) this.addToQuota(row.surface, row.period_start, settlement.units, -row.reserved);
       if (row.idempotency_key !== null) this.settleIdempotency(row, req);
-      this.sql.exec(
-        "UPDATE admissions SET state = 'settled', settlement = ?, reserved = 0, slot_open = ? WHERE id = ?",
-        JSON.stringify({ ...settlement, usedBefore } satisfies StoredSettlement),
-        req.holdSlot ? 1 : 0,
-        row.id,
-      );
+      this.sql.exec("UPDATE admissions SET state = 'settled', settlement = ?, reserved = 0, slot_open = 0 WHERE id = ?", JSON.stringify(settlement), row.id);
       this.recordEvent({
         at: now,
         requestId: row.request_id,
@@ -369,59 +385,26 @@ export class TenantLimiter extends DurableObject<Env> {
         catalogVersion: row.catalog_version,
       });
     });
+    if (row.slot_open === 1) this.freeSlot(row.surface);
     return this.afterEvent(settlement);
   }
 
-  /** Frees the concurrency slot of a settled admission once its response body has ended. */
-  release(admissionId: string): void {
-    this.sql.exec("UPDATE admissions SET slot_open = 0 WHERE id = ?", admissionId);
-  }
-
   /**
-   * The origin broke off a response after it was settled (its body failed mid-stream): the charge
-   * is taken back, the slot and the idempotency key freed, and the request counted as failed.
-   * Idempotent. Answers false when there was nothing to take back.
+   * A charged admission whose origin failed (≥ 500, unreachable, timed out, an invalid status, a
+   * body broken off): the charge is taken back and the request counted failed, not charged.
+   * Idempotent by request id. Answers false when it was already refunded.
    */
-  async annul(admissionId: string, reason: string): Promise<boolean> {
+  async refund(req: RefundRequest): Promise<boolean> {
     const now = this.clock.now();
-    const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", admissionId).toArray()[0];
-    if (!row || row.state !== "settled") return false;
-    const settled = JSON.parse(row.settlement!) as StoredSettlement;
-    if (settled.voided) return false;
+    let refunded = false;
     this.ctx.storage.transactionSync(() => {
-      if (settled.charged && row.period_start !== null) {
-        this.sql.exec("UPDATE quotas SET used = MAX(0, used - ?) WHERE surface = ? AND period_start = ?", settled.units, row.surface, row.period_start);
-      }
-      if (row.idempotency_key !== null) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
-      this.sql.exec("UPDATE admissions SET settlement = ?, slot_open = 0 WHERE id = ?", JSON.stringify({ ...settled, voided: true }), row.id);
-      if (settled.charged) {
-        this.recordEvent({ at: now, requestId: row.request_id, surface: row.surface, status: 502, outcome: "voided", reason, units: settled.units, cost: settled.cost, savings: settled.savings, incentives: settled.incentives, catalogVersion: row.catalog_version });
-      }
+      refunded = this.sql.exec("INSERT OR IGNORE INTO refunds (request_id, at) VALUES (?, ?)", req.requestId, now).rowsWritten > 0;
+      if (!refunded) return;
+      if (req.periodStart !== null) this.addToQuota(req.surface, req.periodStart, -req.charge.units, 0);
+      const c = req.charge;
+      this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: req.status, outcome: "voided", reason: req.reason, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives });
     });
-    return this.afterEvent(settled.charged);
-  }
-
-  /**
-   * A `response-bytes` answer whose body ended after other than its Content-Length bytes (the
-   * client went away): the charge follows the bytes actually streamed (issue 8). Idempotent.
-   */
-  async recharge(admissionId: string, units: number, signals: PatternSignals): Promise<Settlement | null> {
-    const now = this.clock.now();
-    const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", admissionId).toArray()[0];
-    if (!row || row.state !== "settled") return null;
-    const before = JSON.parse(row.settlement!) as StoredSettlement & { recharged?: boolean };
-    if (before.voided || before.recharged || !before.charged) return publicSettlement(before);
-    const after = settlementOf(chargeFor(JSON.parse(row.policy) as EffectivePolicy, units, before.usedBefore ?? 0, signals));
-    this.ctx.storage.transactionSync(() => {
-      if (row.period_start !== null) {
-        this.sql.exec("UPDATE quotas SET used = MAX(0, used + ?) WHERE surface = ? AND period_start = ?", after.units - before.units, row.surface, row.period_start);
-      }
-      this.sql.exec("UPDATE admissions SET settlement = ?, slot_open = 0 WHERE id = ?", JSON.stringify({ ...after, usedBefore: before.usedBefore, recharged: true }), row.id);
-      const common = { at: now, requestId: row.request_id, surface: row.surface, status: 200, reason: "bytes-streamed", catalogVersion: row.catalog_version };
-      this.recordEvent({ ...common, outcome: "voided", units: before.units, cost: before.cost, savings: before.savings, incentives: before.incentives });
-      this.recordEvent({ ...common, outcome: "recharged", units: after.units, cost: after.cost, savings: after.savings, incentives: after.incentives });
-    });
-    return this.afterEvent(after);
+    return this.afterEvent(refunded);
   }
 
   /**
@@ -436,10 +419,12 @@ export class TenantLimiter extends DurableObject<Env> {
     this.persistRefusals();
     await this.flush();
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+    this.sql.exec("DELETE FROM refunds WHERE at <= ?", now - REFUND_MEMORY_MS);
     this.sql.exec("DELETE FROM usage_events WHERE seq <= ? AND at <= ?", this.flushedThrough(), now - EVENT_RETENTION_MS);
     const next = (q: string, ...args: SqlStorageValue[]) => this.sql.exec<{ at: number | null }>(q, ...args).one().at;
     const candidates = [
       next("SELECT MIN(expires_at) AS at FROM idempotency"),
+      ((at) => (at === null ? null : at + REFUND_MEMORY_MS))(next("SELECT MIN(at) AS at FROM refunds")),
       next("SELECT MIN(expires_at) AS at FROM admissions WHERE state != 'expired'"),
       ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
       this.pendingEvents() > 0 ? now + FLUSH_DELAY_MS : null,
@@ -503,58 +488,19 @@ export class TenantLimiter extends DurableObject<Env> {
   reset(surface: string | null, what: "rate" | "quota" | "all"): void {
     const where = surface === null ? "" : " WHERE surface = ?";
     const args = surface === null ? [] : [surface];
+    const mine = (s: string) => surface === null || s === surface;
     this.ctx.storage.transactionSync(() => {
       if (what !== "quota") this.sql.exec(`DELETE FROM buckets${where}`, ...args);
       // Reservations of requests in flight stay: they settle against the fresh counter.
       if (what !== "rate") this.sql.exec(`UPDATE quotas SET used = 0${where}`, ...args);
       if (what !== "quota") this.sql.exec(`DELETE FROM retry_after${where}`, ...args);
     });
+    if (what !== "quota") for (const s of [...this.buckets.keys()]) if (mine(s)) this.buckets.delete(s);
+    if (what !== "quota") for (const s of [...this.retryAfterUntil.keys()]) if (mine(s)) this.retryAfterUntil.delete(s);
+    if (what !== "rate") for (const [k, counter] of this.quotas) if (mine(k.slice(0, k.indexOf("\u0000")))) counter.used = 0;
   }
 
   // ---- internals ----------------------------------------------------------------------------------
-
-  /** Rule, concurrency, rate and quota for a policy, without changing anything. */
-  private evaluate(tenant: TenantState, policy: EffectivePolicy, units: number | null, now: number): Evaluation {
-    const surface = policy.surface;
-    const ruleCode = ruleRefusal(policy, tenant.addons);
-    if (ruleCode === "surface-prohibited") return { ok: false, code: ruleCode, detail: `Surface "${surface}" is not available on plan "${tenant.plan}".` };
-    if (ruleCode === "premium-required") return { ok: false, code: ruleCode, detail: `Surface "${surface}" needs the "${surface}" add-on.` };
-
-    if (policy.concurrency !== undefined && this.inFlight(surface, now) >= policy.concurrency) {
-      return { ok: false, code: "concurrency-limited", detail: `At most ${policy.concurrency} requests to "${surface}" may be in flight.`, retryAfter: 1, violatedPolicies: ["concurrency"] };
-    }
-
-    let bucket: BucketState | null = null;
-    if (policy.rate) {
-      const taken = take(this.bucket(surface), policy.rate, now);
-      if (!taken.admitted) {
-        return { ok: false, code: "rate-limited", detail: `Rate limit of ${policy.rate.limit} per ${policy.rate.window}s exceeded.`, retryAfter: taken.retryAfter, violatedPolicies: ["rate"] };
-      }
-      bucket = taken.state;
-    }
-
-    let periodStart: number | null = null;
-    let usedBefore = 0;
-    let reservedBefore = 0;
-    if (policy.quota) {
-      periodStart = periodBounds(policy.quota.period, now).start;
-      const counter = this.quotaCounter(surface, periodStart);
-      usedBefore = counter.used;
-      reservedBefore = counter.reserved;
-      const taken = counter.used + counter.reserved;
-      const exceeded = units === null ? taken >= policy.quota.limit : taken + units > policy.quota.limit;
-      if (exceeded && policy.quota.overage === "block") {
-        return {
-          ok: false,
-          code: "quota-exhausted",
-          detail: `Quota of ${policy.quota.limit} ${policy.meter.unit} per ${policy.quota.period} used up.`,
-          retryAfter: secondsToPeriodEnd(policy.quota.period, now),
-          violatedPolicies: ["quota"],
-        };
-      }
-    }
-    return { ok: true, policy, bucket, periodStart, usedBefore, reservedBefore };
-  }
 
   /**
    * CONTRACT §6: an admission never settled is settled at its lease's end — slot and idempotency
@@ -569,21 +515,15 @@ export class TenantLimiter extends DurableObject<Env> {
       for (const row of due) {
         if (row.state !== "open") {
           this.sql.exec("DELETE FROM admissions WHERE id = ?", row.id);
+          if (row.slot_open === 1) this.freeSlot(row.surface);
           continue;
         }
         const provisional = row.provisional === null ? null : (JSON.parse(row.provisional) as Charge);
         const settlement: Settlement = provisional ? settlementOf(provisional) : { ...nothingCharged, charged: true };
-        if (row.period_start !== null) {
-          this.sql.exec(
-            "UPDATE quotas SET reserved = MAX(0, reserved - ?), used = used + ? WHERE surface = ? AND period_start = ?",
-            row.reserved,
-            settlement.units,
-            row.surface,
-            row.period_start,
-          );
-        }
+        if (row.period_start !== null) this.addToQuota(row.surface, row.period_start, settlement.units, -row.reserved);
         if (row.idempotency_key !== null) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
         this.sql.exec("UPDATE admissions SET state = 'expired', settlement = ?, reserved = 0, slot_open = 0 WHERE id = ?", JSON.stringify(settlement), row.id);
+        if (row.slot_open === 1) this.freeSlot(row.surface);
         this.recordEvent({ at: now, requestId: row.request_id, surface: row.surface, status: 0, outcome: "unsettled", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
       }
     });
@@ -595,11 +535,8 @@ export class TenantLimiter extends DurableObject<Env> {
     if (row.units !== null || req.units === null || req.units === 0 || recorded.late) return publicSettlement(recorded);
     let settlement: Settlement = recorded;
     this.ctx.storage.transactionSync(() => {
-      const usedBefore = row.period_start === null ? 0 : this.quotaCounter(row.surface, row.period_start).used;
-      if (row.period_start !== null) {
-        this.sql.exec("UPDATE quotas SET used = used + ? WHERE surface = ? AND period_start = ?", req.units, row.surface, row.period_start);
-      }
-      settlement = settlementOf(chargeFor(policy, req.units!, usedBefore, req.signals));
+      settlement = settlementOf(chargeFor(policy, req.units!, row.position, req.signals));
+      if (row.period_start !== null) this.addToQuota(row.surface, row.period_start, settlement.units, 0);
       this.sql.exec("UPDATE admissions SET settlement = ? WHERE id = ?", JSON.stringify({ ...settlement, late: true }), row.id);
       this.recordEvent({ at: now, requestId: row.request_id, surface: row.surface, status: req.status, outcome: "late", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
     });
@@ -677,10 +614,10 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   private limitsOf(policy: EffectivePolicy, now: number): SurfaceLimits {
-    const inFlight = this.inFlight(policy.surface, now);
+    const inFlight = this.slots.get(policy.surface) ?? 0;
     const limits: SurfaceLimits = { inFlight };
     if (policy.rate) {
-      const state = refill(this.bucket(policy.surface), policy.rate, now);
+      const state = refill(this.buckets.get(policy.surface) ?? null, policy.rate, now);
       limits.rate = { ...bucketView(state, policy.rate), window: policy.rate.window };
     }
     if (policy.quota) {
@@ -700,39 +637,63 @@ export class TenantLimiter extends DurableObject<Env> {
     return limits;
   }
 
-  /** Slots held by admissions whose lease has not ended (an ended lease frees its slot at once). */
-  private inFlight(surface: string, now: number): number {
-    const row = this.sql.exec<{ n: number }>(
-      "SELECT COUNT(*) AS n FROM admissions WHERE surface = ? AND slot_open = 1 AND expires_at > ?",
-      surface,
-      now,
-    ).one();
-    return row.n;
+  /** What the decision reads of a surface: all of it in memory (the quota counter loaded once). */
+  private surfaceState(surface: string, _now: number): SurfaceState {
+    return {
+      bucket: this.buckets.get(surface) ?? null,
+      quota: (periodStart) => this.quotaCounter(surface, periodStart),
+      inFlight: this.slots.get(surface) ?? 0,
+    };
   }
 
-  private bucket(surface: string): BucketState | null {
-    const row = this.sql.exec<{ tokens: number; updated_at: number }>("SELECT tokens, updated_at FROM buckets WHERE surface = ?", surface).toArray()[0];
-    return row ? { tokens: row.tokens, updatedAt: row.updated_at } : null;
+  /**
+   * Open concurrency slots (an admission's slot is freed by its settle, or at its lease's end by
+   * the alarm: a Worker that died never holds one longer than that).
+   */
+  private freeSlot(surface: string): void {
+    const n = (this.slots.get(surface) ?? 0) - 1;
+    if (n > 0) this.slots.set(surface, n);
+    else this.slots.delete(surface);
   }
 
   private saveBucket(surface: string, state: BucketState): void {
     this.sql.exec("INSERT OR REPLACE INTO buckets (surface, tokens, updated_at) VALUES (?, ?, ?)", surface, state.tokens, state.updatedAt);
+    this.buckets.set(surface, state);
   }
 
-  private quotaCounter(surface: string, periodStart: number): { used: number; reserved: number } {
-    const row = this.sql.exec<{ used: number; reserved: number }>(
-      "SELECT used, reserved FROM quotas WHERE surface = ? AND period_start = ?",
+  /** The counter of one period, read from SQLite once and then kept in memory. */
+  private quotaCounter(surface: string, periodStart: number): QuotaCounter {
+    const id = `${surface}\u0000${periodStart}`;
+    let counter = this.quotas.get(id);
+    if (!counter) {
+      const row = this.sql.exec<{ used: number; reserved: number }>("SELECT used, reserved FROM quotas WHERE surface = ? AND period_start = ?", surface, periodStart).toArray()[0];
+      counter = row ? { used: row.used, reserved: row.reserved } : { used: 0, reserved: 0 };
+      if (this.quotas.size > 1000) this.quotas.clear(); // old periods and surfaces: reread on demand
+      this.quotas.set(id, counter);
+    }
+    return counter;
+  }
+
+  /** Moves a quota counter (inside the caller's transaction), in SQLite and in memory alike. */
+  private addToQuota(surface: string, periodStart: number, used: number, reserved: number): void {
+    const counter = this.quotaCounter(surface, periodStart);
+    counter.used = Math.max(0, counter.used + used);
+    counter.reserved = Math.max(0, counter.reserved + reserved);
+    this.sql.exec(
+      "INSERT INTO quotas (surface, period_start, used, reserved) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET used = excluded.used, reserved = excluded.reserved",
       surface,
       periodStart,
-    ).toArray()[0];
-    return row ?? { used: 0, reserved: 0 };
+      counter.used,
+      counter.reserved,
+    );
   }
 
   /** Whether this refusal came before the Retry-After last given on the surface (CONTRACT §2). */
   private noteRetryAfter(surface: string, now: number, retryAfter: number): boolean {
-    const row = this.sql.exec<{ until: number }>("SELECT until FROM retry_after WHERE surface = ?", surface).toArray()[0];
-    const early = row !== undefined && now < row.until;
+    const until = this.retryAfterUntil.get(surface);
+    const early = until !== undefined && now < until;
     this.sql.exec("INSERT OR REPLACE INTO retry_after (surface, until) VALUES (?, ?)", surface, now + retryAfter * 1000);
+    this.retryAfterUntil.set(surface, now + retryAfter * 1000);
     return early;
   }
 

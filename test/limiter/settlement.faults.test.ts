@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../support/clock";
 import { Catalog, type CatalogInput } from "../../src/catalog/schema";
 import { surfaceTerms } from "../../src/limiter/policy";
-import type { Admitted } from "../../src/limiter/protocol";
+import type { HeldAdmission } from "../../src/limiter/protocol";
 import { REFUSAL_RATE, type TenantLimiter } from "../../src/limiter/tenant-limiter";
 import type { RollupRow } from "../../src/metering/usage-rows";
 import { sendWith } from "../support/faults";
@@ -66,6 +66,7 @@ function admit(tenant: string, keyId: string, surface: "items" | "feed", units: 
     terms: surfaceTerms(parsed, surface),
     units,
     idempotencyKey: idempotencyKey !== undefined,
+    conditional: false,
     leaseMs: LEASE_MS,
     catalogVersion: 1,
     ...(idempotencyKey !== undefined && { idempotency: { key: idempotencyKey, fingerprint: "f" } }),
@@ -76,7 +77,7 @@ describe("an admission never settled (the Worker died)", () => {
   it("is settled at the lease's end: request-known units charged as priced at admission, slot and key freed, counted unsettled", async () => {
     const { keyId } = await tenantWithKey({ id: "died", plan: "p" });
     const clock = await withClock("died");
-    const admission = (await admit("died", keyId, "items", 7, "idem-1")) as Admitted;
+    const admission = (await admit("died", keyId, "items", 7, "idem-1")) as HeldAdmission;
     expect(admission.kind).toBe("admitted");
     expect(admission.provisional).toMatchObject({ units: 7, cost: 7000, incentives: ["idempotency-key"] });
     expect((await limits("died")).items).toMatchObject({ inFlight: 1, quota: { used: 0, remaining: 93 } });
@@ -100,13 +101,13 @@ describe("an admission never settled (the Worker died)", () => {
   it("units measured from the response are charged as 0 at the lease's end; a settle that arrives later adds them once", async () => {
     const { keyId } = await tenantWithKey({ id: "late", plan: "p" });
     const clock = await withClock("late");
-    const admission = (await admit("late", keyId, "feed", null)) as Admitted;
+    const admission = (await admit("late", keyId, "feed", null)) as HeldAdmission;
     expect(admission.provisional).toBeNull();
     clock.advance(LEASE_MS);
     await runDurableObjectAlarm(limiter("late"));
     expect((await usage("late"))[0]).toMatchObject({ requests: 1, charged: 1, unsettled: 1, units: 0, cost: "0" });
 
-    const settle = () => limiter("late").settle({ admissionId: admission.admissionId, status: 200, units: 12, holdSlot: false, signals: { idempotencyKey: false, notModified: false } });
+    const settle = () => limiter("late").settle({ admissionId: admission.admissionId, status: 200, units: 12, signals: { idempotencyKey: false, notModified: false } });
     expect(await settle()).toMatchObject({ units: 12, cost: 120000 });
     expect(await settle()).toMatchObject({ units: 12, cost: 120000 }); // a retry changes nothing
     expect((await usage("late"))[0]).toMatchObject({ requests: 1, charged: 1, unsettled: 0, units: 12, cost: "0.12" });

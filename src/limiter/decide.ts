@@ -1,0 +1,83 @@
+// The admission decision (CONTRACT §2, §3.3), pure: the tenant's rule, concurrency, rate and quota
+// for one request, from the surface's state as the limiter holds it in memory. `admit` applies
+// what it answers; `quote` only reads it — so a quote can never disagree with an admission.
+import { periodBounds, secondsToPeriodEnd } from "./quota-period";
+import { ruleRefusal, type EffectivePolicy, type TenantTerms } from "./policy";
+import type { RefusalCode } from "./protocol";
+import { take, type BucketState } from "./token-bucket";
+
+export interface QuotaCounter {
+  used: number;
+  reserved: number;
+}
+
+/** What the limiter knows of one surface now. */
+export interface SurfaceState {
+  bucket: BucketState | null;
+  /** The quota counter of the period that contains `now` (zeros when none yet). */
+  quota: (periodStart: number) => QuotaCounter;
+  inFlight: number;
+}
+
+export interface Refused {
+  ok: false;
+  code: RefusalCode;
+  detail: string;
+  retryAfter?: number;
+  violatedPolicies?: string[];
+}
+
+export interface Allowed {
+  ok: true;
+  /** The bucket after this request's token, or null without a rate. */
+  bucket: BucketState | null;
+  /** The quota period the request counts in, or null without a quota. */
+  periodStart: number | null;
+  /** Units used and reserved in the period before this request: its position, which prices overage. */
+  position: number;
+}
+
+export type Decision = Allowed | Refused;
+
+/**
+ * Rule, concurrency, rate and quota, in that order. `units` null means the response will tell:
+ * admitted while any quota remains.
+ */
+export function decide(tenant: TenantTerms, policy: EffectivePolicy, state: SurfaceState, units: number | null, now: number): Decision {
+  const surface = policy.surface;
+  const ruleCode = ruleRefusal(policy, tenant.addons);
+  if (ruleCode === "surface-prohibited") return { ok: false, code: ruleCode, detail: `Surface "${surface}" is not available on plan "${tenant.plan}".` };
+  if (ruleCode === "premium-required") return { ok: false, code: ruleCode, detail: `Surface "${surface}" needs the "${surface}" add-on.` };
+
+  if (policy.concurrency !== undefined && state.inFlight >= policy.concurrency) {
+    return { ok: false, code: "concurrency-limited", detail: `At most ${policy.concurrency} requests to "${surface}" may be in flight.`, retryAfter: 1, violatedPolicies: ["concurrency"] };
+  }
+
+  let bucket: BucketState | null = null;
+  if (policy.rate) {
+    const taken = take(state.bucket, policy.rate, now);
+    if (!taken.admitted) {
+      return { ok: false, code: "rate-limited", detail: `Rate limit of ${policy.rate.limit} per ${policy.rate.window}s exceeded.`, retryAfter: taken.retryAfter, violatedPolicies: ["rate"] };
+    }
+    bucket = taken.state;
+  }
+
+  let periodStart: number | null = null;
+  let position = 0;
+  if (policy.quota) {
+    periodStart = periodBounds(policy.quota.period, now).start;
+    const counter = state.quota(periodStart);
+    position = counter.used + counter.reserved;
+    const exceeded = units === null ? position >= policy.quota.limit : position + units > policy.quota.limit;
+    if (exceeded && policy.quota.overage === "block") {
+      return {
+        ok: false,
+        code: "quota-exhausted",
+        detail: `Quota of ${policy.quota.limit} ${policy.meter.unit} per ${policy.quota.period} used up.`,
+        retryAfter: secondsToPeriodEnd(policy.quota.period, now),
+        violatedPolicies: ["quota"],
+      };
+    }
+  }
+  return { ok: true, bucket, periodStart, position };
+}
