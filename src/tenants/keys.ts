@@ -26,12 +26,13 @@ export const keyCacheName = (hash: string) => `key:${hash}`;
  * consistent). Revoked keys resolve too: the tenant's limiter answers them `key-revoked`.
  */
 export async function lookupKey(env: Pick<Env, "DB" | "CACHE">, key: string, now = Date.now()): Promise<KeyRef | null> {
-  const hash = await hashKey(key);
-  const inIsolate = cachedKey(hash, now);
+  // The isolate's cache is keyed by the key itself, so a hot key costs no hashing (issue 15).
+  const inIsolate = cachedKey(key, now);
   if (inIsolate) return inIsolate;
+  const hash = await hashKey(key);
   const cached = await env.CACHE.get<KeyRef>(keyCacheName(hash), "json");
   if (cached) {
-    cacheKey(hash, cached, now);
+    cacheKey(key, cached, now);
     return cached;
   }
   const row = await env.DB.prepare(
@@ -41,6 +42,6 @@ export async function lookupKey(env: Pick<Env, "DB" | "CACHE">, key: string, now
     .first<KeyRef>();
   if (!row) return null;
   await env.CACHE.put(keyCacheName(hash), JSON.stringify(row));
-  cacheKey(hash, row, now);
+  cacheKey(key, row, now);
   return row;
 }
