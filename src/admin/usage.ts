@@ -18,6 +18,7 @@ export const RollupRowSchema = z
     rejected: z.number().int(),
     failed: z.number().int().openapi({ description: "requests the origin failed (≥ 500, unreachable, timed out, broken off): not charged" }),
     unsettled: z.number().int().openapi({ description: "admissions settled by the limiter at the end of their lease (CONTRACT §6)" }),
+    unreported: z.number().int().openapi({ description: "leased permits whose holder never reported them (CONTRACT §6)" }),
     earlyRetries: z.number().int(),
     units: z.number().int(),
     cost: z.string(),

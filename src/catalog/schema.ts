@@ -99,12 +99,22 @@ export type Rule = z.infer<typeof Rule>;
 
 export const Concurrency = z.number().int().positive().max(MAX_CONCURRENCY, atMost(MAX_CONCURRENCY, "requests in flight"));
 
+/** CONTRACT §6: how many permits an isolate may hold at once, and for how long. */
+export const Lease = z.strictObject({
+  permits: z.number().int().min(1).max(10_000).default(20),
+  seconds: z.number().min(0.1).max(60).default(2),
+});
+export type Lease = z.infer<typeof Lease>;
+
 export const PlanSurface = z.strictObject({
   rule: Rule,
   rate: Rate.optional(),
   quota: Quota.optional(),
   price: Price.optional(),
   concurrency: Concurrency.optional(),
+  /** CONTRACT §6: `strict` (default) asks the limiter for every request; `leased` serves most from permits an isolate holds. */
+  admission: z.enum(["strict", "leased"]).optional(),
+  lease: Lease.optional(),
 });
 export type PlanSurface = z.infer<typeof PlanSurface>;
 
@@ -191,7 +201,23 @@ export function crossCheck(input: unknown): ValidationIssue[] {
       if ((entry.rule === "metered" || entry.rule === "premium") && !isRecord(entry.price)) {
         issues.push({ path: `${path}/price`, message: `a ${entry.rule} surface needs a price` });
       }
+      if (entry.admission === "leased") issues.push(...leaseRefusals(path, entry, surfaces[surfaceId]));
     }
+  }
+  return issues;
+}
+
+/** CONTRACT §6: where leased admission cannot keep its promises, the catalog says why. */
+function leaseRefusals(path: string, entry: Record<string, unknown>, surface: unknown): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  if (entry.concurrency !== undefined) {
+    issues.push({ path: `${path}/admission`, message: "leased admission cannot apply with `concurrency`: in-flight requests are only counted by the limiter" });
+  }
+  const count = isRecord(surface) && isRecord(surface.meter) && isRecord(surface.meter.count) ? surface.meter.count.from : "request";
+  const outcome = count === "response-header" || count === "response-bytes";
+  const blocks = isRecord(entry.quota) && entry.quota.overage !== "bill";
+  if (outcome && blocks) {
+    issues.push({ path: `${path}/admission`, message: "leased admission cannot apply to units measured from the response with `overage: block`: no permit can be pre-debited for them" });
   }
   return issues;
 }

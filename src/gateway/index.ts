@@ -6,15 +6,17 @@ import type { AppEnv } from "../env";
 import { surfaceTerms } from "../limiter/policy";
 import { needsRequestBody, requestUnits } from "../pricing/meters";
 import { Problem, problem } from "../problems";
-import { admit } from "./admit";
+import { admit, type Replay } from "./admit";
 import { limiterOf } from "../limiter/stub";
+import type { LeaseReport } from "../limiter/protocol";
 import { authenticate, type Principal } from "./authenticate";
 import { checkDeclaredLength, limitedBody, readBody } from "./body";
 import { classify } from "./classify";
 import { forward } from "./forward";
 import { tollgateHeaders, type Outcome } from "./headers";
 import { idempotencyClaim, idempotencyKeyOf, isConditional, isUnsafe, keepsResponses } from "./idempotency";
-import { originHeaders, replayResponse, settleFailure, settleResponse } from "./settle";
+import { askForLease, hold, holdingKey, leaseAnswered, reportWhenDone, takePermit, takeReport } from "./leases";
+import { originHeaders, replayResponse, settleFailure, settleResponse, type Answering } from "./settle";
 import { serverTiming, type Stopwatch } from "./timing";
 
 /** CONTRACT §6: an admission never settled is settled by the limiter 60 s after admission, or after the origin timeout if longer. */
@@ -55,18 +57,50 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     const timeoutMs = Number(env.ORIGIN_TIMEOUT_MS) || 30_000;
     const conditional = isConditional(request.headers);
     const admitStart = performance.now();
-    const admission = await admit(env, principal.tenantId, {
-      requestId: outcome.requestId,
-      keyId: principal.keyId,
-      surface,
-      terms,
-      units: knownUnits,
-      idempotencyKey: idempotencyKey !== null && isUnsafe(request.method),
-      conditional,
-      leaseMs: Math.max(MIN_LEASE_MS, timeoutMs),
-      catalogVersion: snapshot!.version,
-      ...(claim && { idempotency: claim }),
-    });
+    // CONTRACT §6: on a leased surface most requests spend a permit this isolate holds and make no
+    // limiter call; a request with Idempotency-Key always goes the strict way.
+    const leaseKey = terms.leasable && idempotencyKey === null && upgrade === null ? holdingKey(principal.tenantId, principal.keyId, surface, snapshot!.version) : null;
+    let holding = leaseKey ? takePermit(leaseKey, knownUnits, clock.now()) : null;
+    let asking = false;
+    if (leaseKey && !holding) {
+      const ask = askForLease(leaseKey);
+      if (ask === true) asking = true;
+      else {
+        await ask; // another request of this isolate is fetching the lease: spend from it
+        holding = takePermit(leaseKey, knownUnits, clock.now());
+      }
+    }
+    let admission: Answering | Replay | null;
+    if (holding) {
+      admission = { kind: "admitted", mode: "leased", requestId: outcome.requestId, policy: holding.grant.policy, limits: holding.grant.limits, holding };
+    } else {
+      const report = asking && leaseKey ? takeReport(leaseKey) : undefined;
+      try {
+        admission = await admit(env, principal.tenantId, {
+          requestId: outcome.requestId,
+          keyId: principal.keyId,
+          surface,
+          terms,
+          units: knownUnits,
+          idempotencyKey: idempotencyKey !== null && isUnsafe(request.method),
+          conditional,
+          leaseMs: Math.max(MIN_LEASE_MS, timeoutMs),
+          catalogVersion: snapshot!.version,
+          ...(claim && { idempotency: claim }),
+          ...(asking && { lease: report ? { report } : {} }),
+        });
+        if (asking && leaseKey && admission?.kind === "admitted" && admission.mode === "charged" && admission.lease) {
+          const held = hold(leaseKey, admission.lease);
+          c.executionCtx.waitUntil(reportWhenDone(leaseKey, held, () => clock.now()).then((r) => r && sendLeaseReport(env, principal.tenantId, r)));
+        }
+      } catch (error) {
+        // A report that did not reach the limiter goes again on its own.
+        if (report) c.executionCtx.waitUntil(sendLeaseReport(env, principal.tenantId, report));
+        throw error;
+      } finally {
+        if (asking && leaseKey) leaseAnswered(leaseKey);
+      }
+    }
     watch.marks.admit = performance.now() - admitStart;
     if (admission?.kind === "replay") return replayResponse(admission.response, outcome);
     admitted = admission !== null;
@@ -118,6 +152,18 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     const answered = admitted ? error : await keyRefusalBeforeAdmission(c, principal, error, outcome, catalogVersion);
     tollgateHeaders(outcome, answered.headers);
     throw answered;
+  }
+}
+
+/** A lease's report sent on its own (its holder asked for no new lease), retried; unreported permits are counted, never dropped. */
+async function sendLeaseReport(env: Pick<Env, "LIMITER">, tenantId: string, report: LeaseReport): Promise<void> {
+  for (const delay of [0, 100, 1_000]) {
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      return await limiterOf(env, tenantId).reportLease(report);
+    } catch (error) {
+      console.error("lease report failed", error);
+    }
   }
 }
 

@@ -17,13 +17,26 @@ import type { PatternSignals } from "../pricing/incentives";
 import { responseUnits } from "../pricing/meters";
 import { problem } from "../problems";
 import { readUpTo, relay, type BodyEnd } from "./body";
+import { priceLeased, recordLeased, type Holding } from "./leases";
 import { mergeHeaders, rateLimitHeaders, tollgateHeaders, type Outcome } from "./headers";
+
+/** A request served from a lease this isolate holds: no limiter call at all (CONTRACT §6). */
+export interface LeasedAdmission {
+  kind: "admitted";
+  mode: "leased";
+  requestId: string;
+  policy: Admitted["policy"];
+  limits: Admitted["limits"];
+  holding: Holding;
+}
+
+export type Answering = Admitted | LeasedAdmission;
 
 export interface SettleContext {
   env: Pick<Env, "LIMITER">;
   waitUntil: (promise: Promise<unknown>) => void;
   tenantId: string;
-  admission: Admitted;
+  admission: Answering;
   outcome: Outcome;
   /** Units known before forwarding, or null. */
   knownUnits: number | null;
@@ -59,9 +72,10 @@ const streamedUnits = (bytes: number) => Math.min(bytes, MAX_UNITS_PER_REQUEST);
  * settled uncharged (its slot and idempotency key freed). Awaited where the answer has not gone
  * out yet, so a usage read right after the failure sees it.
  */
-export async function settleFailure(ctx: Pick<SettleContext, "env" | "tenantId" | "admission">, status: number, reason: string, outcome: "failed" | "rejected" = "failed"): Promise<void> {
+export async function settleFailure(ctx: Pick<SettleContext, "env" | "tenantId" | "admission">, status: number, reason: string, outcome: "failed" | "rejected" = "failed"): Promise<unknown> {
   const { admission } = ctx;
   const limiter = () => limiterOf(ctx.env, ctx.tenantId);
+  if (admission.mode === "leased") return recordLeased(admission.holding, null);
   if (admission.mode === "charged") {
     await retried("refund", () => limiter().refund({ requestId: admission.requestId, surface: admission.policy.surface, periodStart: admission.periodStart, charge: admission.charge, status, reason }));
   } else {
@@ -126,16 +140,24 @@ export async function settleResponse(ctx: SettleContext, origin: Response, extra
   // The units the headers announce: known before forwarding, from the response's headers, or
   // (response-bytes without Content-Length) only when the body ends — then no header says them.
   const units = ctx.knownUnits ?? responseUnits(meter, origin) ?? (byBytes && bufferedBytes !== null ? streamedUnits(bufferedBytes) : null);
-  const charge: Charge | null = admission.mode === "charged" ? admission.charge : units === null ? null : chargeFor(admission.policy, units, admission.position, signals);
+  const charge: Charge | null =
+    admission.mode === "charged"
+      ? admission.charge
+      : units === null
+        ? null
+        : admission.mode === "leased"
+          ? priceLeased(admission.holding, units, signals)
+          : chargeFor(admission.policy, units, admission.position, signals);
   if (charge) tollgateHeaders({ ...outcome, units: charge.units, cost: charge.cost, incentives: charge.incentives }, headers);
   else tollgateHeaders({ requestId: outcome.requestId, ...(outcome.surface !== undefined && { surface: outcome.surface }) }, headers);
 
   if (!streamed) {
     if (admission.mode === "held") ctx.waitUntil(settleHeld(ctx, { status: origin.status, units, signals, ...(kept && { response: kept }) }));
+    if (admission.mode === "leased") recordLeased(admission.holding, charge);
     return answer(body);
   }
   const relayed = relay(streamed);
-  ctx.waitUntil(relayed.ended.then((end) => afterBody(ctx, origin.status, units, signals, end)));
+  ctx.waitUntil(relayed.ended.then((end) => afterBody(ctx, origin.status, units, charge, signals, end)));
   return answer(relayed.stream);
 }
 
@@ -145,11 +167,17 @@ export async function settleResponse(ctx: SettleContext, origin: Response, extra
  * gateway (response-bytes), or not at all when the origin broke it off. A client that went away
  * is charged: the origin did its work.
  */
-function afterBody(ctx: SettleContext, status: number, units: number | null, signals: PatternSignals, end: BodyEnd): Promise<unknown> {
+function afterBody(ctx: SettleContext, status: number, units: number | null, charge: Charge | null, signals: PatternSignals, end: BodyEnd): Promise<unknown> {
+  const { admission } = ctx;
   const broken = end.kind === "broken";
-  if (ctx.admission.mode === "charged") return broken ? settleFailure(ctx, 502, "origin-broke-off") : Promise.resolve();
+  const byBytes = admission.policy.meter.count.from === "response-bytes";
+  if (admission.mode === "charged") return broken ? settleFailure(ctx, 502, "origin-broke-off") : Promise.resolve();
+  if (admission.mode === "leased") {
+    const bytes = streamedUnits(end.bytes);
+    recordLeased(admission.holding, broken ? null : byBytes && !(charge && bytes === units) ? priceLeased(admission.holding, bytes, signals) : charge);
+    return Promise.resolve();
+  }
   if (broken) return settleHeld(ctx, { status: 502, units: null, reason: "origin-broke-off", signals });
-  const byBytes = ctx.admission.policy.meter.count.from === "response-bytes";
   return settleHeld(ctx, { status, units: byBytes ? streamedUnits(end.bytes) : units, signals });
 }
 

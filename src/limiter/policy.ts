@@ -19,6 +19,8 @@ export interface TenantTerms {
 
 export interface SurfaceTerms {
   meter: Meter;
+  /** Some plan admits this surface `leased` (CONTRACT §6): the Worker may serve it from a lease. */
+  leasable?: boolean;
   /** The surface's entry in every plan of the catalog (absent = not in that plan). */
   plans: Record<string, { entry?: PlanSurface; incentives: Incentives }>;
 }
@@ -48,7 +50,8 @@ function computeTerms(catalog: Catalog, surface: string): SurfaceTerms {
     const entry = plan.surfaces[surface];
     plans[planId] = entry ? { entry, incentives: plan.incentives } : { incentives: plan.incentives };
   }
-  return { meter, plans };
+  const leasable = Object.values(plans).some((p) => p.entry?.admission === "leased");
+  return leasable ? { meter, plans, leasable } : { meter, plans };
 }
 
 export function effectivePolicy(tenant: TenantTerms, surface: string, terms: SurfaceTerms): EffectivePolicy {

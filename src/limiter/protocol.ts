@@ -61,6 +61,11 @@ export interface AdmitRequest {
   catalogVersion: number;
   /** For POST/PATCH carrying an Idempotency-Key (CONTRACT §3 Idempotency). */
   idempotency?: IdempotencyClaim;
+  /**
+   * The isolate would take a lease of permits for the next requests on this surface (if the
+   * tenant's policy is `leased`), and reports the lease it used before.
+   */
+  lease?: { report?: LeaseReport };
 }
 
 export interface Refusal {
@@ -99,6 +104,8 @@ interface AdmissionCommon {
 export interface ChargedAdmission extends AdmissionCommon {
   mode: "charged";
   charge: Charge;
+  /** Permits for the isolate's next requests, when the tenant's policy on the surface is `leased`. */
+  lease?: LeaseGrant;
 }
 
 export interface HeldAdmission extends AdmissionCommon {
@@ -165,4 +172,37 @@ export interface PreAdmissionRefusal {
   code: string;
   status: number;
   catalogVersion: number | null;
+}
+
+/** Usage of leased requests, aggregated by outcome and incentive set (CONTRACT §6). */
+export interface LeaseUsage {
+  outcome: "charged" | "failed";
+  count: number;
+  units: number;
+  cost: number; // micro-units
+  savings: number; // micro-units
+  incentives: string[];
+}
+
+/** What an isolate did with a lease: reported with its next lease request, or when it ends. */
+export interface LeaseReport {
+  leaseId: string;
+  /** Permits the isolate used (requests served from the lease). */
+  used: number;
+  usage: LeaseUsage[];
+}
+
+/** Permits pre-debited for one isolate: rate tokens taken, quota units reserved (CONTRACT §6). */
+export interface LeaseGrant {
+  leaseId: string;
+  surface: string;
+  permits: number;
+  /** Quota units reserved for the permits (0 without a quota, or when units come from the response). */
+  units: number;
+  periodStart: number | null;
+  /** Units used and reserved in the period before the lease: leased requests price overage from here. */
+  position: number;
+  expiresAt: number;
+  policy: EffectivePolicy;
+  limits: SurfaceLimits;
 }

@@ -39,6 +39,12 @@ const MIGRATIONS: string[] = [
   // Worker did; refunds of charged admissions are remembered so a retried refund counts once.
   `ALTER TABLE admissions ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
    CREATE TABLE IF NOT EXISTS refunds (request_id TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
+  // v4 (issue 15): leases of permits held by Worker isolates (CONTRACT §6).
+  `CREATE TABLE IF NOT EXISTS leases (
+     id TEXT PRIMARY KEY, surface TEXT NOT NULL, period_start INTEGER, permits INTEGER NOT NULL,
+     units INTEGER NOT NULL, granted_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+     state TEXT NOT NULL DEFAULT 'open', catalog_version INTEGER NOT NULL);
+   CREATE INDEX IF NOT EXISTS leases_open ON leases (state, expires_at);`,
 ];
 
 export function migrate(storage: DurableObjectStorage): void {

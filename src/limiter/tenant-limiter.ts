@@ -11,10 +11,13 @@ import { chargeFor, type Charge } from "../pricing/charge";
 import type { PatternSignals } from "../pricing/incentives";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
 import { decide, type QuotaCounter, type SurfaceState } from "./decide";
+import { leaseTermsOf, REPORT_GRACE_MS, sizeLease } from "./leases";
 import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./policy";
 import type {
   AdmitRequest,
   AdmitResult,
+  LeaseGrant,
+  LeaseReport,
   RefundRequest,
   PreAdmissionRefusal,
   QuoteRequest,
@@ -208,6 +211,7 @@ export class TenantLimiter extends DurableObject<Env> {
     const denied = this.checkPrincipal(req.keyId, now);
     if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
     const policy = effectivePolicy(tenant, req.surface, req.terms);
+    if (req.lease?.report) this.applyLeaseReport(req.lease.report, now);
 
     const refuse = (r: Omit<Refusal, "kind">): Refusal => {
       const early = problemStatus[r.code] === 429 ? this.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
@@ -239,12 +243,19 @@ export class TenantLimiter extends DurableObject<Env> {
     const held = req.units === null || policy.concurrency !== undefined || req.idempotency !== undefined || (req.conditional && policy.incentives.conditional !== undefined);
     if (!held) {
       const charge = chargeFor(policy, req.units!, position, signals);
+      let lease: LeaseGrant | undefined;
       this.ctx.storage.transactionSync(() => {
         if (bucket) this.saveBucket(req.surface, bucket);
         if (periodStart !== null) this.addToQuota(req.surface, periodStart, charge.units, 0);
         this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion });
+        if (req.lease) lease = this.grantLease(policy, periodStart, req.units!, req.catalogVersion, now);
       });
-      return this.afterEvent({ ...common, mode: "charged", charge, limits: this.limitsOf(policy, now) });
+      const limits = this.limitsOf(policy, now);
+      if (lease) {
+        lease.limits = limits;
+        await this.ensureAlarm(lease.expiresAt + REPORT_GRACE_MS);
+      }
+      return this.afterEvent({ ...common, mode: "charged", charge, limits, ...(lease && { lease }) });
     }
 
     const admissionId = crypto.randomUUID();
@@ -407,6 +418,12 @@ export class TenantLimiter extends DurableObject<Env> {
     return this.afterEvent(refunded);
   }
 
+  /** A lease's report that did not travel with a lease request (its holder asked for no new one). */
+  async reportLease(report: LeaseReport): Promise<void> {
+    this.applyLeaseReport(report, this.clock.now());
+    await this.afterEvent(undefined);
+  }
+
   /**
    * Settles expired admissions, writes pending refusals, flushes usage to the D1 rollups, purges
    * expired idempotency records and old flushed events — never on the request path. A failed D1
@@ -416,6 +433,7 @@ export class TenantLimiter extends DurableObject<Env> {
     this.nextAlarm = undefined;
     const now = this.clock.now();
     this.expireAdmissions(now);
+    this.expireLeases(now);
     this.persistRefusals();
     await this.flush();
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
@@ -426,6 +444,8 @@ export class TenantLimiter extends DurableObject<Env> {
       next("SELECT MIN(expires_at) AS at FROM idempotency"),
       ((at) => (at === null ? null : at + REFUND_MEMORY_MS))(next("SELECT MIN(at) AS at FROM refunds")),
       next("SELECT MIN(expires_at) AS at FROM admissions WHERE state != 'expired'"),
+      ((at) => (at === null ? null : at + REPORT_GRACE_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state = 'open'")),
+      ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state != 'open'")),
       ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
       this.pendingEvents() > 0 ? now + FLUSH_DELAY_MS : null,
       this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
@@ -541,6 +561,85 @@ export class TenantLimiter extends DurableObject<Env> {
       this.recordEvent({ at: now, requestId: row.request_id, surface: row.surface, status: req.status, outcome: "late", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
     });
     return settlement;
+  }
+
+  /**
+   * Permits for the isolate's next requests on a leased surface (CONTRACT §6), inside the
+   * admission's transaction: rate tokens taken now, quota units reserved until the lease is
+   * reported. Null when none can be granted (the bucket or a blocking quota is empty).
+   */
+  private grantLease(policy: EffectivePolicy, periodStart: number | null, unitsPerPermit: number, catalogVersion: number, now: number): LeaseGrant | undefined {
+    const terms = leaseTermsOf(policy);
+    if (!terms) return undefined;
+    const counter = periodStart === null ? null : this.quotaCounter(policy.surface, periodStart);
+    const size = sizeLease(policy, this.buckets.get(policy.surface) ?? null, counter, unitsPerPermit, terms.permits, now);
+    if (size.permits === 0) return undefined;
+    const position = counter ? counter.used + counter.reserved : 0;
+    if (size.bucket) this.saveBucket(policy.surface, size.bucket);
+    if (periodStart !== null && size.units > 0) this.addToQuota(policy.surface, periodStart, 0, size.units);
+    const lease: LeaseGrant = {
+      leaseId: crypto.randomUUID(),
+      surface: policy.surface,
+      permits: size.permits,
+      units: size.units,
+      periodStart,
+      position,
+      expiresAt: now + Math.round(terms.seconds * 1000),
+      policy,
+      limits: { inFlight: 0 },
+    };
+    this.sql.exec(
+      "INSERT INTO leases (id, surface, period_start, permits, units, granted_at, expires_at, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      lease.leaseId,
+      lease.surface,
+      periodStart,
+      lease.permits,
+      lease.units,
+      now,
+      lease.expiresAt,
+      catalogVersion,
+    );
+    return lease;
+  }
+
+  /**
+   * A lease's usage: recorded as weighted usage events, its used units moved from reserved to
+   * used and the rest given back to the quota. Idempotent. A lease already counted unreported
+   * (its report came after the grace) is corrected: its permits leave `unreported`.
+   */
+  private applyLeaseReport(report: LeaseReport, now: number): void {
+    const row = this.sql.exec<{ surface: string; period_start: number | null; permits: number; units: number; state: string; catalog_version: number }>("SELECT * FROM leases WHERE id = ?", report.leaseId).toArray()[0];
+    if (!row || row.state === "reported") return;
+    const usedUnits = report.usage.filter((u) => u.outcome === "charged").reduce((n, u) => n + u.units, 0);
+    this.ctx.storage.transactionSync(() => {
+      for (const u of report.usage) {
+        this.recordEvent({ at: now, requestId: "", surface: row.surface, status: 0, outcome: u.outcome, reason: "leased", weight: u.count, units: u.units, cost: u.cost, savings: u.savings, incentives: u.incentives, catalogVersion: row.catalog_version });
+      }
+      if (row.period_start !== null) {
+        // An unreported lease's units were all counted used; an open one's are still reserved.
+        if (row.state === "unreported") this.addToQuota(row.surface, row.period_start, usedUnits - row.units, 0);
+        else this.addToQuota(row.surface, row.period_start, usedUnits, -row.units);
+      }
+      if (row.state === "unreported") this.recordEvent({ at: now, requestId: "", surface: row.surface, status: 0, outcome: "unreported", weight: -row.permits, catalogVersion: row.catalog_version });
+      this.sql.exec("UPDATE leases SET state = 'reported' WHERE id = ?", report.leaseId);
+    });
+  }
+
+  /**
+   * Leases whose holder did not report within REPORT_GRACE_MS of their end: their permits count
+   * `unreported`, and their quota units stay used (what happened with them is unknown, and
+   * admission must never exceed a limit). Old lease rows are deleted.
+   */
+  private expireLeases(now: number): void {
+    const due = this.sql.exec<{ id: string; surface: string; period_start: number | null; permits: number; units: number; catalog_version: number }>("SELECT * FROM leases WHERE state = 'open' AND expires_at <= ?", now - REPORT_GRACE_MS).toArray();
+    this.ctx.storage.transactionSync(() => {
+      for (const row of due) {
+        if (row.period_start !== null) this.addToQuota(row.surface, row.period_start, row.units, -row.units);
+        this.recordEvent({ at: now, requestId: "", surface: row.surface, status: 0, outcome: "unreported", weight: row.permits, catalogVersion: row.catalog_version });
+        this.sql.exec("UPDATE leases SET state = 'unreported' WHERE id = ?", row.id);
+      }
+      this.sql.exec("DELETE FROM leases WHERE state != 'open' AND expires_at <= ?", now - LATE_SETTLE_MS);
+    });
   }
 
   /** Refusals counted in memory since the last write, as one weighted usage event each. */

@@ -12,7 +12,7 @@ export interface FlushBatch {
 }
 
 const incentiveColumns = Object.values(INCENTIVE_COLUMNS);
-const counters = ["requests", "charged", "rejected", "failed", "unsettled", "early_retries", "units", "cost", "savings", ...incentiveColumns];
+const counters = ["requests", "charged", "rejected", "failed", "unsettled", "unreported", "early_retries", "units", "cost", "savings", ...incentiveColumns];
 
 const upsert = `INSERT INTO usage_rollups (tenant, surface, granularity, period_start, ${counters.join(", ")})
   SELECT ?, ?, ?, ?, ${counters.map(() => "?").join(", ")}
@@ -38,6 +38,7 @@ export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<numb
           d.rejected,
           d.failed,
           d.unsettled,
+          d.unreported,
           d.earlyRetries,
           d.units,
           d.cost,

@@ -19,9 +19,10 @@ export type IncentiveName = keyof typeof INCENTIVE_COLUMNS;
  * (a charged response whose body the origin broke off: the charge is taken back) and `late` (the
  * units measured from the response of an `unsettled` admission, arriving after its lease).
  * `recharged` follows a `voided` of the same request to charge it anew (response-bytes charged by
- * the bytes streamed when they differ from Content-Length).
+ * the bytes streamed when they differ from Content-Length). `unreported` counts leased permits
+ * whose holder never reported them (weight = permits; negative when a late report clears them).
  */
-export type UsageOutcome = "charged" | "rejected" | "failed" | "replayed" | "unsettled" | "voided" | "recharged" | "late";
+export type UsageOutcome = "charged" | "rejected" | "failed" | "replayed" | "unsettled" | "voided" | "recharged" | "late" | "unreported";
 
 export interface UsageEvent {
   seq: number;
@@ -46,6 +47,7 @@ export interface RollupDelta {
   rejected: number;
   failed: number;
   unsettled: number;
+  unreported: number;
   earlyRetries: number;
   units: number;
   cost: number;
@@ -65,7 +67,7 @@ export function rollUp(events: UsageEvent[]): RollupDelta[] {
       const id = `${surface}\u0000${granularity}\u0000${periodStart}`;
       let row = rows.get(id);
       if (!row) {
-        row = { surface, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: { "idempotency-key": 0, batch: 0, conditional: 0 } };
+        row = { surface, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: { "idempotency-key": 0, batch: 0, conditional: 0 } };
         rows.set(id, row);
       }
       apply(row, e);
@@ -82,7 +84,7 @@ function apply(row: RollupDelta, e: UsageEvent): void {
     row.units += sign * e.units;
     row.cost += sign * e.cost;
     row.savings += sign * e.savings;
-    for (const name of e.incentives) if (name in row.incentives) row.incentives[name as IncentiveName] += sign;
+    for (const name of e.incentives) if (name in row.incentives) row.incentives[name as IncentiveName] += sign * weight;
   };
   switch (e.outcome) {
     case "charged":
@@ -112,6 +114,9 @@ function apply(row: RollupDelta, e: UsageEvent): void {
       row.charged += 1;
       row.failed -= 1;
       money();
+      break;
+    case "unreported":
+      row.unreported += weight;
       break;
     case "late":
       row.unsettled -= 1;

@@ -12,6 +12,7 @@ export interface RollupRow {
   rejected: number;
   failed: number;
   unsettled: number;
+  unreported: number;
   earlyRetries: number;
   units: number;
   cost: string;
@@ -37,6 +38,7 @@ interface Row {
   rejected: number;
   failed: number;
   unsettled: number;
+  unreported: number;
   early_retries: number;
   units: number;
   cost: number;
@@ -62,6 +64,7 @@ export function rowOf(r: Row): RollupRow {
     rejected: r.rejected,
     failed: r.failed,
     unsettled: r.unsettled,
+    unreported: r.unreported,
     earlyRetries: r.early_retries,
     units: r.units,
     cost: formatMoney(r.cost),

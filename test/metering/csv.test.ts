@@ -14,6 +14,7 @@ const row = (over: Partial<RollupRow>): RollupRow => ({
   rejected: 0,
   failed: 0,
   unsettled: 0,
+  unreported: 0,
   earlyRetries: 0,
   units: 1,
   cost: "0.5",
