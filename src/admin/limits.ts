@@ -28,6 +28,23 @@ const getLimits = createRoute({
   responses: { 200: jsonAnswer(z.record(z.string(), SurfaceLimits), "per surface"), ...problemResponses },
 });
 
+const LimiterStatsSchema = z
+  .object({
+    since: z.string().openapi({ description: "when this instance of the tenant's limiter started (counters restart with it)" }),
+    calls: z.record(z.string(), z.number().int()).openapi({ description: "RPC calls by method since then" }),
+    leasesGranted: z.number().int(),
+    storage: z.object({ bytes: z.number().int(), rows: z.record(z.string(), z.number().int()) }),
+  })
+  .openapi("LimiterStats");
+
+const getLimiterStats = createRoute({
+  method: "get",
+  path: "/tenants/{id}/limiter",
+  summary: "What the tenant's limiter has been asked since it started, and what it stores",
+  request: { params: tenantParam },
+  responses: { 200: jsonAnswer(LimiterStatsSchema, "calls and storage"), ...problemResponses },
+});
+
 const LimitsReset = z.strictObject({ surface: z.string().optional(), what: z.enum(["rate", "quota", "all"]) }).openapi("LimitsReset");
 
 const resetLimits = createRoute({
@@ -39,6 +56,10 @@ const resetLimits = createRoute({
 });
 
 export const limitRoutes = router()
+  .openapi(getLimiterStats, async (c) => {
+    const tenant = await tenantStore(c).get(c.req.valid("param").id);
+    return c.json(await limiterOf(c.env, tenant.id).stats(), 200);
+  })
   .openapi(getLimits, async (c) => {
     const tenant = await tenantStore(c).get(c.req.valid("param").id);
     const catalog = await currentCatalog(c);

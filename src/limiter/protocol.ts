@@ -206,3 +206,11 @@ export interface LeaseGrant {
   policy: EffectivePolicy;
   limits: SurfaceLimits;
 }
+
+/** What a tenant's limiter has done since it started, and what it stores (for operators and the benchmark). */
+export interface LimiterStats {
+  since: string;
+  calls: { admit: number; settle: number; refund: number; reportLease: number; refuse: number; quote: number };
+  leasesGranted: number;
+  storage: { bytes: number; rows: Record<string, number> };
+}

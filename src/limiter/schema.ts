@@ -45,6 +45,14 @@ const MIGRATIONS: string[] = [
      units INTEGER NOT NULL, granted_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
      state TEXT NOT NULL DEFAULT 'open', catalog_version INTEGER NOT NULL);
    CREATE INDEX IF NOT EXISTS leases_open ON leases (state, expires_at);`,
+  // v5 (issue 15): flushed usage events are compacted into hourly aggregates, kept
+  // USAGE_EVENT_DAYS, so storage does not grow with traffic (CONTRACT §6).
+  `CREATE TABLE IF NOT EXISTS usage_history (
+     hour INTEGER NOT NULL, surface TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL,
+     status INTEGER NOT NULL, early_retry INTEGER NOT NULL, incentives TEXT NOT NULL,
+     catalog_version INTEGER NOT NULL, requests INTEGER NOT NULL, units INTEGER NOT NULL,
+     cost INTEGER NOT NULL, savings INTEGER NOT NULL,
+     PRIMARY KEY (hour, surface, outcome, reason, status, early_retry, incentives, catalog_version));`,
 ];
 
 export function migrate(storage: DurableObjectStorage): void {

@@ -18,6 +18,7 @@ import type {
   AdmitResult,
   LeaseGrant,
   LeaseReport,
+  LimiterStats,
   RefundRequest,
   PreAdmissionRefusal,
   QuoteRequest,
@@ -64,6 +65,7 @@ export const FLUSH_DELAY_MS = 5_000;
 const FLUSH_BATCH = 500;
 /** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §6 USAGE_EVENT_DAYS default). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 /** An admission settled by its lease's end is kept this long so a late settle corrects it, not doubles it. */
 export const LATE_SETTLE_MS = 60 * 60 * 1000;
 /** Refusals before admission (no surface, invalid body) are counted in memory and written at most this often. */
@@ -144,6 +146,10 @@ export class TenantLimiter extends DurableObject<Env> {
   private quotas = new Map<string, QuotaCounter>();
   private slots = new Map<string, number>();
   private retryAfterUntil = new Map<string, number>();
+  /** Calls since this instance started (`stats`): what the request path costs the object. */
+  private calls: LimiterStats["calls"] = { admit: 0, settle: 0, refund: 0, reportLease: 0, refuse: 0, quote: 0 };
+  private leasesGranted = 0;
+  private readonly startedAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -206,6 +212,7 @@ export class TenantLimiter extends DurableObject<Env> {
    * concurrency, rate, quota. Everything before the final await is synchronous, so it is atomic.
    */
   async admit(req: AdmitRequest): Promise<AdmitResult> {
+    this.calls.admit++;
     const now = this.clock.now();
     const tenant = this.tenant;
     const denied = this.checkPrincipal(req.keyId, now);
@@ -307,6 +314,7 @@ export class TenantLimiter extends DurableObject<Env> {
    * effects: the same evaluation and pricing as a real request (CONTRACT §5 quote).
    */
   quote(req: QuoteRequest): QuoteResult {
+    this.calls.quote++;
     const now = this.clock.now();
     const tenant = this.tenant;
     const denied = this.checkPrincipal(req.keyId, now);
@@ -339,6 +347,7 @@ export class TenantLimiter extends DurableObject<Env> {
    * a flood of them beyond REFUSAL_RATE is refused `rate-limited` (counted the same way).
    */
   async refuse(req: PreAdmissionRefusal): Promise<{ code: RefusalCode; detail: string; retryAfter?: number } | null> {
+    this.calls.refuse++;
     const now = this.clock.now();
     const denied = this.checkPrincipal(req.keyId, now);
     if (denied) return denied;
@@ -370,6 +379,7 @@ export class TenantLimiter extends DurableObject<Env> {
    * charged as 0, are added by a late settle.
    */
   async settle(req: SettleRequest): Promise<Settlement> {
+    this.calls.settle++;
     const now = this.clock.now();
     const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", req.admissionId).toArray()[0];
     if (!row) return nothingCharged; // settled at its lease's end long ago: not found any more
@@ -381,7 +391,8 @@ export class TenantLimiter extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       if (row.period_start !== null) this.addToQuota(row.surface, row.period_start, settlement.units, -row.reserved);
       if (row.idempotency_key !== null) this.settleIdempotency(row, req);
-      this.sql.exec("UPDATE admissions SET state = 'settled', settlement = ?, reserved = 0, slot_open = 0 WHERE id = ?", JSON.stringify(settlement), row.id);
+      // Settled: nothing is left to do for it, so its row goes (storage stays bounded, CONTRACT §6).
+      this.sql.exec("DELETE FROM admissions WHERE id = ?", row.id);
       this.recordEvent({
         at: now,
         requestId: row.request_id,
@@ -406,6 +417,7 @@ export class TenantLimiter extends DurableObject<Env> {
    * Idempotent by request id. Answers false when it was already refunded.
    */
   async refund(req: RefundRequest): Promise<boolean> {
+    this.calls.refund++;
     const now = this.clock.now();
     let refunded = false;
     this.ctx.storage.transactionSync(() => {
@@ -420,6 +432,7 @@ export class TenantLimiter extends DurableObject<Env> {
 
   /** A lease's report that did not travel with a lease request (its holder asked for no new one). */
   async reportLease(report: LeaseReport): Promise<void> {
+    this.calls.reportLease++;
     this.applyLeaseReport(report, this.clock.now());
     await this.afterEvent(undefined);
   }
@@ -438,7 +451,7 @@ export class TenantLimiter extends DurableObject<Env> {
     await this.flush();
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
     this.sql.exec("DELETE FROM refunds WHERE at <= ?", now - REFUND_MEMORY_MS);
-    this.sql.exec("DELETE FROM usage_events WHERE seq <= ? AND at <= ?", this.flushedThrough(), now - EVENT_RETENTION_MS);
+    this.sql.exec("DELETE FROM usage_history WHERE hour < ?", now - EVENT_RETENTION_MS);
     const next = (q: string, ...args: SqlStorageValue[]) => this.sql.exec<{ at: number | null }>(q, ...args).one().at;
     const candidates = [
       next("SELECT MIN(expires_at) AS at FROM idempotency"),
@@ -449,7 +462,7 @@ export class TenantLimiter extends DurableObject<Env> {
       ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
       this.pendingEvents() > 0 ? now + FLUSH_DELAY_MS : null,
       this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
-      ((at) => (at === null ? null : at + EVENT_RETENTION_MS))(next("SELECT MIN(at) AS at FROM usage_events")),
+      ((at) => (at === null ? null : at + EVENT_RETENTION_MS + HOUR_MS))(next("SELECT MIN(hour) AS at FROM usage_history")),
     ].filter((at): at is number => at !== null);
     if (candidates.length > 0) await this.ensureAlarm(Math.max(now + 1, Math.min(...candidates)));
   }
@@ -484,10 +497,13 @@ export class TenantLimiter extends DurableObject<Env> {
       // D1 may already be past `from` (a flush that crashed before recording its watermark here):
       // then this batch was refused, and the loop goes on from D1's watermark. Never move backwards.
       if (watermark <= from) throw new Error(`usage flush of ${tenant.id} did not apply: D1 watermark ${watermark}, expected > ${from}`);
-      this.sql.exec(
-        "INSERT INTO meta (name, value) VALUES ('flushed_through', ?) ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
-        watermark,
-      );
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec(
+          "INSERT INTO meta (name, value) VALUES ('flushed_through', ?) ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+          watermark,
+        );
+        this.compactThrough(watermark);
+      });
       flushed += events.filter((e) => e.seq <= watermark).length;
     }
     if (flushed > 0) await writeUsageSummary(this.env, tenant.id, this.clock.now());
@@ -503,6 +519,12 @@ export class TenantLimiter extends DurableObject<Env> {
     return Object.fromEntries(
       Object.entries(terms).map(([surface, t]) => [surface, this.limitsOf(effectivePolicy(tenant, surface, t), now)]),
     );
+  }
+
+  stats(): LimiterStats {
+    const tables = ["admissions", "usage_events", "usage_history", "idempotency", "leases", "refunds", "quotas", "buckets", "keys"];
+    const rows = Object.fromEntries(tables.map((t) => [t, this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n]));
+    return { since: new Date(this.startedAt).toISOString(), calls: { ...this.calls }, leasesGranted: this.leasesGranted, storage: { bytes: this.sql.databaseSize, rows } };
   }
 
   reset(surface: string | null, what: "rate" | "quota" | "all"): void {
@@ -577,6 +599,7 @@ export class TenantLimiter extends DurableObject<Env> {
     const position = counter ? counter.used + counter.reserved : 0;
     if (size.bucket) this.saveBucket(policy.surface, size.bucket);
     if (periodStart !== null && size.units > 0) this.addToQuota(policy.surface, periodStart, 0, size.units);
+    this.leasesGranted++;
     const lease: LeaseGrant = {
       leaseId: crypto.randomUUID(),
       surface: policy.surface,
@@ -640,6 +663,24 @@ export class TenantLimiter extends DurableObject<Env> {
       }
       this.sql.exec("DELETE FROM leases WHERE state != 'open' AND expires_at <= ?", now - LATE_SETTLE_MS);
     });
+  }
+
+  /**
+   * Flushed usage events become hourly aggregates (per surface, outcome, reason, status, early
+   * retry, incentive set and catalog version), kept USAGE_EVENT_DAYS: the limiter's storage then
+   * grows with that variety, not with traffic (CONTRACT §6).
+   */
+  private compactThrough(watermark: number): void {
+    this.sql.exec(
+      `INSERT INTO usage_history (hour, surface, outcome, reason, status, early_retry, incentives, catalog_version, requests, units, cost, savings)
+       SELECT at - (at % ${HOUR_MS}), COALESCE(surface, ''), outcome, COALESCE(reason, ''), status, early_retry, COALESCE(incentives, ''),
+              COALESCE(catalog_version, -1), SUM(weight), SUM(units), SUM(cost), SUM(savings)
+       FROM usage_events WHERE seq <= ? GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+       ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, units = units + excluded.units,
+         cost = cost + excluded.cost, savings = savings + excluded.savings`,
+      watermark,
+    );
+    this.sql.exec("DELETE FROM usage_events WHERE seq <= ?", watermark);
   }
 
   /** Refusals counted in memory since the last write, as one weighted usage event each. */
