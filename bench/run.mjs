@@ -9,11 +9,10 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { cpuSnapshot, machineBusyMs, tickMs, workerdOf } from "./cpu.mjs";
-import { loadRound } from "./load.mjs";
+import { machineBusyMs, tickMs, workerdOf } from "./cpu.mjs";
 import { freePorts, killAllGroupsNow, sleep, startGroup, stopAllGroups } from "./processes.mjs";
 import { printReport } from "./report.mjs";
-import { latencySummary, spread } from "./stats.mjs";
+import { runScenario } from "./scenario.mjs";
 import { nodeBinary, untilAnswering, wranglerDev, wranglerRun } from "./wrangler.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -24,8 +23,10 @@ const params = {
   rounds: QUICK ? 1 : Number(process.env.BENCH_ROUNDS ?? 3),
   singleConnectionSeconds: QUICK ? 1 : 2,
   tenants: 100,
-  /** After each round, before the CPU is read again: work the gateway defers (waitUntil) lands in its round. */
+  /** After each round, before the CPU is read again: what a target finishes just after its answers lands in its round. */
   quietMs: 500,
+  /** After the last round, until every target's last load is this old: an admission not settled is settled at the end of its lease, 60 s (CONTRACT §6). */
+  drainSeconds: Number(process.env.BENCH_DRAIN_SECONDS ?? (QUICK ? 5 : 65)),
   lease: { permits: 100, seconds: 2 },
 };
 const RESULTS = "bench/results/latest.json";
@@ -242,61 +243,10 @@ async function main() {
   report.admitTiming = admitExposed ? { source: "Server-Timing tg-admit" } : { source: null, note: "n/a: the gateway sends no Server-Timing tg-admit" };
   const limiterCalls = async () => (limiterCounter ? limiterCallsIn((await admin("GET", "/stats")).json)?.value ?? null : null);
 
-  /** One round of one target: load, then the CPU each process tree used meanwhile. */
-  async function round(target, scenario, { connections, seconds, kind }) {
-    const callsBefore = target.expectCost ? await limiterCalls() : null;
-    const before = cpuSnapshot(roots);
-    const load = await loadRound({ url: target.url, path: target.path, keys: scenario.keys, connections, seconds, expectCost: target.expectCost });
-    await sleep(params.quietMs);
-    const after = cpuSnapshot(roots);
-    const callsAfter = target.expectCost ? await limiterCalls() : null;
-    const delta = (name) => Object.fromEntries(Object.keys(after.trees[name]).map((k) => [k, after.trees[name][k] - before.trees[name][k]]));
-    const trees = Object.fromEntries(Object.keys(roots).map((name) => [name, delta(name)]));
-    const ours = Object.values(trees).reduce((sum, d) => sum + d.all, 0) + (after.loadGenerator - before.loadGenerator);
-    const machineMs = after.machine - before.machine;
-    const windowMs = (seconds * 1000 + params.quietMs) * report.machine.cores;
-    const errors = load.errors + load.non2xx + load.missingCost;
-    return {
-      kind,
-      target: target.name,
-      connections,
-      seconds: load.seconds,
-      requests: load.requests,
-      reqPerSec: load.requests / load.seconds,
-      latencyMs: latencySummary(load.latencies),
-      errors,
-      errorDetail: { connection: load.errors, timeouts: load.timeouts, non2xx: load.non2xx, missingTollgateCost: load.missingCost, statusCodes: load.statusCodes },
-      cpuMsPerRequest: load.requests ? trees[target.tree].workerd / load.requests : null,
-      workerCpuMsPerRequest: load.requests ? trees[target.tree].runtime / load.requests : null,
-      cpuMs: { target: trees[target.tree], loadGenerator: after.loadGenerator - before.loadGenerator, origin: trees.origin.all, machine: machineMs },
-      /** Machine CPU not used by the bench's own processes (other programs, kernel loopback work), share of all cores. */
-      otherLoadShare: +Math.max(0, (machineMs - ours) / windowMs).toFixed(3),
-      admitMs: load.admitMs.length ? latencySummary(load.admitMs).p50 : null,
-      limiterCallsPerRequest: callsBefore !== null && callsAfter !== null && load.requests ? (callsAfter - callsBefore) / load.requests : null,
-    };
-  }
-
-  let failed = [];
-  const judge = (r, scenario) => {
-    if (r.errors > 0) failed.push(`${scenario.id}/${r.kind}/${r.target}: ${r.errors} errors ${JSON.stringify(r.errorDetail)}`);
-    return r;
-  };
+  const failed = [];
+  const bench = { params, roots, cores: report.machine.cores, targets, limiterCalls, log, failed };
   for (const scenario of scenarios) {
-    log(`scenario "${scenario.title}": warm-up round (discarded)…`);
-    const warmUp = [];
-    for (const t of targets) warmUp.push(judge(await round(t, scenario, { connections: params.connections, seconds: params.seconds, kind: "warm-up" }), scenario));
-    const rounds = [];
-    for (let i = 0; i < params.rounds; i++) {
-      // Rotate who goes first, so that no target always follows the same neighbour.
-      const order = targets.map((_, j) => targets[(i + j) % targets.length]);
-      const results = {};
-      for (const t of order) results[t.name] = judge(await round(t, scenario, { connections: params.connections, seconds: params.seconds, kind: `round ${i + 1}` }), scenario);
-      rounds.push(results);
-      log(`scenario "${scenario.title}": round ${i + 1}/${params.rounds}: ${targets.map((t) => `${t.name} ${Math.round(results[t.name].reqPerSec)} req/s`).join(", ")}`);
-    }
-    const single = {};
-    for (const t of targets) single[t.name] = judge(await round(t, scenario, { connections: 1, seconds: params.singleConnectionSeconds, kind: "1 connection" }), scenario);
-    report.scenarios[scenario.id] = { title: scenario.title, tenants: scenario.keys.length, warmUp, rounds, singleConnection: single, summary: summarise(targets, rounds, single) };
+    report.scenarios[scenario.id] = { title: scenario.title, tenants: scenario.keys.length, ...(await runScenario(bench, scenario)) };
   }
 
   report.machine.loadAverageAtEnd = os.loadavg().map((x) => +x.toFixed(2));
@@ -311,41 +261,6 @@ async function main() {
     for (const f of failed) console.error(`  ${f}`);
     process.exitCode = 1;
   }
-}
-
-/** Per target: median and spread across rounds; per gateway target: ratios to bare and floor, per round. */
-function summarise(targets, rounds, single) {
-  const of = (name, pick) => spread(rounds.map((r) => pick(r[name])));
-  const targetsSummary = {};
-  for (const t of targets) {
-    targetsSummary[t.name] = {
-      reqPerSec: of(t.name, (r) => r.reqPerSec),
-      p50Ms: of(t.name, (r) => r.latencyMs.p50),
-      p99Ms: of(t.name, (r) => r.latencyMs.p99),
-      cpuMsPerRequest: of(t.name, (r) => r.cpuMsPerRequest),
-      workerCpuMsPerRequest: of(t.name, (r) => r.workerCpuMsPerRequest),
-      admitMs: of(t.name, (r) => r.admitMs),
-      limiterCallsPerRequest: of(t.name, (r) => r.limiterCallsPerRequest),
-      errors: rounds.reduce((sum, r) => sum + r[t.name].errors, 0),
-      otherLoadShare: of(t.name, (r) => r.otherLoadShare),
-      singleConnectionP50Ms: single[t.name].latencyMs.p50,
-    };
-  }
-  const ratios = {};
-  for (const t of targets.filter((t) => t.expectCost)) {
-    for (const base of ["bare", "floor"]) {
-      const ratio = (pick) => spread(rounds.map((r) => pick(r[t.name]) / pick(r[base])));
-      ratios[`${t.name}÷${base}`] = {
-        reqPerSec: ratio((r) => r.reqPerSec),
-        p50: ratio((r) => r.latencyMs.p50),
-        p99: ratio((r) => r.latencyMs.p99),
-        cpuMsPerRequest: ratio((r) => r.cpuMsPerRequest),
-        workerCpuMsPerRequest: ratio((r) => r.workerCpuMsPerRequest),
-        singleConnectionP50DiffMs: single[t.name].latencyMs.p50 - single[base].latencyMs.p50,
-      };
-    }
-  }
-  return { targets: targetsSummary, ratios };
 }
 
 try {
