@@ -10,9 +10,17 @@ export async function sha256Hex(input: string | ArrayBuffer | Uint8Array): Promi
   return toHex(await crypto.subtle.digest("SHA-256", data));
 }
 
+/** Imported HMAC keys by secret: importing costs more than signing, and the secret rarely changes. */
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
 export async function hmacSha256Hex(secret: string, message: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return toHex(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    if (hmacKeys.size >= 16) hmacKeys.clear();
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    hmacKeys.set(secret, key);
+  }
+  return toHex(await crypto.subtle.sign("HMAC", await key, encoder.encode(message)));
 }
 
 /** Constant-time equality of two strings: both are hashed first so lengths never leak. */
