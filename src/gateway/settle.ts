@@ -156,6 +156,8 @@ export async function settleResponse(ctx: SettleContext, origin: Response, extra
     if (admission.mode === "leased") recordLeased(admission.holding, charge);
     return answer(body);
   }
+  // Relayed in JavaScript, not piped natively: only a reader of its own can tell an origin that
+  // broke the body off (not charged) from a client that went away (charged) — see the fault tests.
   const relayed = relay(streamed);
   ctx.waitUntil(relayed.ended.then((end) => afterBody(ctx, origin.status, units, charge, signals, end)));
   return answer(relayed.stream);

@@ -192,6 +192,18 @@ describe("response-bytes are billed by the bytes streamed", () => {
     expect({ requests: sum(rows, "requests"), charged: sum(rows, "charged"), failed: sum(rows, "failed") }).toEqual({ requests: 1, charged: 1, failed: 0 });
   });
 
+  it("elsewhere a client that goes away mid-body is charged as announced, and its slot is freed", async () => {
+    const { key } = await tenantWithKey({ id: "gone-elsewhere", plan: "p" });
+    const res = await call(key, "/single/big?bytes=500000");
+    expect(res.headers.get("Tollgate-Units")).toBe("1");
+    const reader = res.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    await expect.poll(() => inFlight("gone-elsewhere", "single")).toBe(0);
+    const rows = await usage("gone-elsewhere");
+    expect({ charged: sum(rows, "charged"), failed: sum(rows, "failed"), units: sum(rows, "units") }).toEqual({ charged: 1, failed: 0, units: 1 });
+  });
+
   it("an honest Content-Length is what is charged", async () => {
     const { key } = await tenantWithKey({ id: "honest", plan: "p" });
     const res = await call(key, "/bytes/a?bytes=5000");
