@@ -15,7 +15,7 @@ import { classify } from "./classify";
 import { forward } from "./forward";
 import { tollgateHeaders, type Outcome } from "./headers";
 import { idempotencyClaim, idempotencyKeyOf, isConditional, isUnsafe, keepsResponses } from "./idempotency";
-import { askForLease, hold, holdingKey, leaseAnswered, reportWhenDone, takePermit, takeReport } from "./leases";
+import { askForLease, hold, holdingKey, leaseAnswered, reportWhenDone, takePermit, takeReports, unsend } from "./leases";
 import { originHeaders, replayResponse, settleFailure, settleResponse, type Answering } from "./settle";
 import { serverTiming, type Stopwatch } from "./timing";
 
@@ -74,7 +74,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     if (holding) {
       admission = { kind: "admitted", mode: "leased", requestId: outcome.requestId, policy: holding.grant.policy, limits: holding.grant.limits, holding };
     } else {
-      const report = asking && leaseKey ? takeReport(leaseKey) : undefined;
+      const reports = asking && leaseKey ? takeReports(leaseKey, clock.now()) : undefined;
       try {
         admission = await admit(env, principal.tenantId, {
           requestId: outcome.requestId,
@@ -87,15 +87,14 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
           leaseMs: Math.max(MIN_LEASE_MS, timeoutMs),
           catalogVersion: snapshot!.version,
           ...(claim && { idempotency: claim }),
-          ...(asking && { lease: report ? { report } : {} }),
+          ...(asking && { lease: reports ? { reports } : {} }),
         });
         if (asking && leaseKey && admission?.kind === "admitted" && admission.mode === "charged" && admission.lease) {
           const held = hold(leaseKey, admission.lease);
-          c.executionCtx.waitUntil(reportWhenDone(leaseKey, held, () => clock.now()).then((r) => r && sendLeaseReport(env, principal.tenantId, r)));
+          c.executionCtx.waitUntil(reportWhenDone(held, () => clock.now()).then((r) => r && sendLeaseReports(env, principal.tenantId, r)));
         }
       } catch (error) {
-        // A report that did not reach the limiter goes again on its own.
-        if (report) c.executionCtx.waitUntil(sendLeaseReport(env, principal.tenantId, report));
+        if (reports && leaseKey) unsend(leaseKey, reports); // the next lease request carries them again
         throw error;
       } finally {
         if (asking && leaseKey) leaseAnswered(leaseKey);
@@ -155,12 +154,12 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
   }
 }
 
-/** A lease's report sent on its own (its holder asked for no new lease), retried; unreported permits are counted, never dropped. */
-async function sendLeaseReport(env: Pick<Env, "LIMITER">, tenantId: string, report: LeaseReport): Promise<void> {
+/** Lease reports sent on their own (no lease request came to carry them), retried; unreported permits are counted, never dropped. */
+async function sendLeaseReports(env: Pick<Env, "LIMITER">, tenantId: string, reports: LeaseReport[]): Promise<void> {
   for (const delay of [0, 100, 1_000]) {
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     try {
-      return await limiterOf(env, tenantId).reportLease(report);
+      return await limiterOf(env, tenantId).reportLeases(reports);
     } catch (error) {
       console.error("lease report failed", error);
     }

@@ -1,8 +1,9 @@
 // Leased admission, the isolate's side (CONTRACT §6): permits the tenant's limiter pre-debited
 // for this isolate, held per (tenant, key, surface, catalog version), spent by requests that then
-// make no blocking limiter call, and reported — their usage aggregated — with the next lease
-// request or once the lease has ended and its last request finished. A lease held for one key
-// serves only that key, so a revoked key stops at the latest when its lease ends (lease.seconds).
+// make no blocking limiter call, and reported — their usage aggregated — once the lease is done
+// (replaced, or ended) and its last request has finished: with the next lease request, or on its
+// own when none comes within the lease's seconds. A lease held for one key serves only that key,
+// so a revoked key stops at the latest when its lease ends (lease.seconds).
 import type { LeaseGrant, LeaseReport, LeaseUsage } from "../limiter/protocol";
 import { chargeFor, type Charge } from "../pricing/charge";
 import type { PatternSignals } from "../pricing/incentives";
@@ -19,11 +20,16 @@ export interface Holding {
   /** Requests served from the lease whose answer has not ended: the report waits for them. */
   pending: number;
   usage: Map<string, LeaseUsage>;
+  /** Replaced by a newer lease, or ended: it serves no more requests and reports once `pending` is 0. */
+  retired: boolean;
   reported: boolean;
+  key: string;
 }
 
 const holdings = new Map<string, Holding>();
 const MAX_HOLDINGS = 10_000;
+/** Reports of done leases, by key, waiting for the next lease request to carry them. */
+const outbox = new Map<string, LeaseReport[]>();
 /**
  * Keys with a lease request on its way: one at a time per isolate (concurrent misses would each
  * take a lease), and the requests that miss meanwhile wait for it instead of each calling the
@@ -51,7 +57,7 @@ export const holdingKey = (tenantId: string, keyId: string, surface: string, cat
 /** A permit for one request of `units` (null: measured from the response), or null when the lease can't serve it. */
 export function takePermit(key: string, units: number | null, now: number): Holding | null {
   const h = holdings.get(key);
-  if (!h || h.reported || h.left < 1 || h.grant.expiresAt <= now) return null;
+  if (!h || h.retired || h.left < 1 || h.grant.expiresAt <= now) return null;
   if (h.grant.units > 0) {
     if (units === null || units > h.unitsLeft) return null;
     h.unitsLeft -= units;
@@ -83,47 +89,69 @@ export function recordLeased(h: Holding, charge: Charge | null): void {
     u.savings += charge.savings;
   }
   h.pending--;
+  if (h.retired && h.pending === 0) post(h);
+}
+
+/** A done lease's report, into the outbox (once). */
+function post(h: Holding): void {
+  if (h.reported) return;
+  h.reported = true;
+  const reports = outbox.get(h.key) ?? [];
+  reports.push({ leaseId: h.grant.leaseId, used: h.used, usage: [...h.usage.values()] });
+  outbox.set(h.key, reports);
+}
+
+function retire(h: Holding): void {
+  h.retired = true;
+  if (h.pending === 0) post(h);
 }
 
 export function hold(key: string, grant: LeaseGrant): Holding {
-  if (holdings.size >= MAX_HOLDINGS) holdings.delete(holdings.keys().next().value!);
-  const h: Holding = { grant, left: grant.permits, unitsLeft: grant.units, consumed: 0, used: 0, pending: 0, usage: new Map(), reported: false };
+  const previous = holdings.get(key);
+  if (previous) retire(previous);
+  else if (holdings.size >= MAX_HOLDINGS) {
+    const oldest = holdings.keys().next().value!;
+    retire(holdings.get(oldest)!);
+    holdings.delete(oldest);
+  }
+  const h: Holding = { grant, left: grant.permits, unitsLeft: grant.units, consumed: 0, used: 0, pending: 0, usage: new Map(), retired: false, reported: false, key };
   holdings.set(key, h);
   return h;
 }
 
-function reportOf(h: Holding): LeaseReport {
-  h.reported = true;
-  return { leaseId: h.grant.leaseId, used: h.used, usage: [...h.usage.values()] };
+/** The reports waiting for `key`, to travel with its next lease request (the current lease too, if it is done). */
+export function takeReports(key: string, now: number): LeaseReport[] | undefined {
+  const h = holdings.get(key);
+  if (h && !h.retired && (h.left < 1 || h.grant.expiresAt <= now)) retire(h);
+  const reports = outbox.get(key);
+  outbox.delete(key);
+  return reports;
 }
 
-/**
- * The report of the lease held under `key`, to travel with the next lease request — only once
- * none of its requests is still being answered (otherwise the lease's own timer reports it).
- */
-export function takeReport(key: string): LeaseReport | undefined {
-  const h = holdings.get(key);
-  if (!h || h.reported || h.pending > 0) return undefined;
-  holdings.delete(key);
-  return reportOf(h);
+/** Puts reports back when the lease request that carried them failed: they go again. */
+export function unsend(key: string, reports: LeaseReport[]): void {
+  outbox.set(key, [...reports, ...(outbox.get(key) ?? [])]);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Waits for the lease to end and its last request to finish, then answers its report unless it
- * already travelled with a lease request. Run in `waitUntil` by the request that took the lease.
+ * Run in `waitUntil` by the request that took the lease: once the lease has ended, retires it,
+ * and if its report (or any other waiting for the key) has not left with a lease request by
+ * then, answers them to be sent on their own.
  */
-export async function reportWhenDone(key: string, h: Holding, now: () => number): Promise<LeaseReport | undefined> {
+export async function reportWhenDone(h: Holding, now: () => number): Promise<LeaseReport[] | undefined> {
   await sleep(Math.max(0, h.grant.expiresAt - now()));
-  for (let waited = 0; h.pending > 0 && waited < 10_000; waited += 50) await sleep(50);
-  if (h.reported) return undefined;
-  if (holdings.get(key) === h) holdings.delete(key);
-  return reportOf(h);
+  if (!h.retired) retire(h);
+  for (let waited = 0; !h.reported && waited < 10_000; waited += 50) await sleep(50); // its last requests
+  const reports = outbox.get(h.key);
+  outbox.delete(h.key);
+  return reports;
 }
 
 /** For tests: forget every lease this isolate holds. */
 export function forgetHoldings(): void {
   holdings.clear();
   requesting.clear();
+  outbox.clear();
 }

@@ -63,9 +63,9 @@ export interface AdmitRequest {
   idempotency?: IdempotencyClaim;
   /**
    * The isolate would take a lease of permits for the next requests on this surface (if the
-   * tenant's policy is `leased`), and reports the lease it used before.
+   * tenant's policy is `leased`), and reports the leases it used before.
    */
-  lease?: { report?: LeaseReport };
+  lease?: { reports?: LeaseReport[] };
 }
 
 export interface Refusal {

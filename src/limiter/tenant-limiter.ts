@@ -218,7 +218,7 @@ export class TenantLimiter extends DurableObject<Env> {
     const denied = this.checkPrincipal(req.keyId, now);
     if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
     const policy = effectivePolicy(tenant, req.surface, req.terms);
-    if (req.lease?.report) this.applyLeaseReport(req.lease.report, now);
+    for (const report of req.lease?.reports ?? []) this.applyLeaseReport(report, now);
 
     const refuse = (r: Omit<Refusal, "kind">): Refusal => {
       const early = problemStatus[r.code] === 429 ? this.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
@@ -430,10 +430,11 @@ export class TenantLimiter extends DurableObject<Env> {
     return this.afterEvent(refunded);
   }
 
-  /** A lease's report that did not travel with a lease request (its holder asked for no new one). */
-  async reportLease(report: LeaseReport): Promise<void> {
+  /** Lease reports that did not travel with a lease request (their holder asked for no new one). */
+  async reportLeases(reports: LeaseReport[]): Promise<void> {
     this.calls.reportLease++;
-    this.applyLeaseReport(report, this.clock.now());
+    const now = this.clock.now();
+    for (const report of reports) this.applyLeaseReport(report, now);
     await this.afterEvent(undefined);
   }
 
@@ -627,7 +628,7 @@ export class TenantLimiter extends DurableObject<Env> {
 
   /**
    * A lease's usage: recorded as weighted usage events, its used units moved from reserved to
-   * used and the rest given back to the quota. Idempotent. A lease already counted unreported
+   * used and the rest given back to the quota, its row deleted. Idempotent. A lease already counted unreported
    * (its report came after the grace) is corrected: its permits leave `unreported`.
    */
   private applyLeaseReport(report: LeaseReport, now: number): void {
@@ -644,7 +645,8 @@ export class TenantLimiter extends DurableObject<Env> {
         else this.addToQuota(row.surface, row.period_start, usedUnits, -row.units);
       }
       if (row.state === "unreported") this.recordEvent({ at: now, requestId: "", surface: row.surface, status: 0, outcome: "unreported", weight: -row.permits, catalogVersion: row.catalog_version });
-      this.sql.exec("UPDATE leases SET state = 'reported' WHERE id = ?", report.leaseId);
+      // Reported: nothing is left to do for it (a repeated report finds no row and changes nothing).
+      this.sql.exec("DELETE FROM leases WHERE id = ?", report.leaseId);
     });
   }
 

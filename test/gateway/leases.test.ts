@@ -44,7 +44,8 @@ const limiterCalls = async (tenant: string) => {
   const { calls } = await adminOk<{ calls: Record<string, number> }>("GET", `/tenants/${tenant}/limiter`);
   return calls;
 };
-const leasesGranted = (tenant: string) => runInDurableObject(limiter(tenant), (_: TenantLimiter, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n);
+const leasesGranted = async (tenant: string) => (await adminOk<{ leasesGranted: number }>("GET", `/tenants/${tenant}/limiter`)).leasesGranted;
+const leaseRows = (tenant: string) => runInDurableObject(limiter(tenant), (_: TenantLimiter, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases").one().n);
 
 async function usage(tenant: string): Promise<RollupRow[]> {
   return adminOk<RollupRow[]>("GET", `/usage?tenant=${tenant}&granularity=month`);
@@ -103,6 +104,7 @@ describe("leased requests", () => {
       .toEqual({ units: 1000, cost: formatMoney(cost), charged: 1000 });
     const limits = await adminOk<Record<string, { quota: { used: number; remaining: number } }>>("GET", "/tenants/lease-quota/limits");
     expect(limits.leased!.quota).toMatchObject({ used: 1000, remaining: 0 });
+    expect(await leaseRows("lease-quota")).toBe(0); // every lease reported, and its row gone
     // ≤ 0.1 limiter calls per admitted request. (Each of the 100 refusals once the quota is spent
     // is a call of its own: the limiter is the only one who knows the quota is gone.)
     const calls = await limiterCalls("lease-quota");
@@ -150,8 +152,9 @@ describe("leased requests", () => {
     const limits = () => adminOk<Record<string, { quota: { used: number; remaining: number } }>>("GET", "/tenants/lease-lost/limits");
     expect((await limits()).leased!.quota).toMatchObject({ used: 101, remaining: 899 }); // never over-admits
     // The holder reports after all: 3 permits used, the rest go back to the quota.
-    await limiter("lease-lost").reportLease({ leaseId: lease.leaseId, used: 3, usage: [{ outcome: "charged", count: 3, units: 3, cost: 3000, savings: 0, incentives: [] }] });
-    await limiter("lease-lost").reportLease({ leaseId: lease.leaseId, used: 3, usage: [{ outcome: "charged", count: 3, units: 3, cost: 3000, savings: 0, incentives: [] }] }); // once
+    const report = { leaseId: lease.leaseId, used: 3, usage: [{ outcome: "charged" as const, count: 3, units: 3, cost: 3000, savings: 0, incentives: [] }] };
+    await limiter("lease-lost").reportLeases([report]);
+    await limiter("lease-lost").reportLeases([report]); // counts once
     expect((await usage("lease-lost")).find((r) => r.surface === "leased")).toMatchObject({ unreported: 0, charged: 4, units: 4, cost: "0.004" });
     expect((await limits()).leased!.quota).toMatchObject({ used: 4, remaining: 996 });
     await runDurableObjectAlarm(limiter("lease-lost"));
