@@ -8,9 +8,10 @@
 //   no timers and no wall clock. The same code gives the same table.
 // - The limiter is one object that handles each call atomically at the instant it arrives
 //   (a Durable Object runs one call at a time; its processing time is not modelled, so neither is
-//   queueing at it). Its decisions are the real code: `decide`, `chargeFor`, `leaseTermsOf`,
-//   `sizeLease`, `refill`/`take` from src/ (src-code.mjs); its bookkeeping is LimiterModel, a
-//   mirror of TenantLimiter's admit/grantLease/applyLeaseReport/expireLeases quota arithmetic.
+//   queueing at it). Its decisions are the real code from src/ (src-code.mjs): `decide`,
+//   `chargeFor`, `leaseTermsOf`, `sizeLease`, and through them token-bucket.ts's `take` and
+//   `refill`; the plan entry is validated by the catalog's own schema. Its bookkeeping is
+//   LimiterModel, a mirror of TenantLimiter's admit/grantLease/applyLeaseReport/expireLeases.
 // - Isolates mirror src/gateway/leases.ts (IsolateModel): a request spends a permit if the
 //   isolate's lease has one; else it asks for a lease — the asking request is itself admitted the
 //   strict way, and the lease comes in the same answer — while the isolate's other requests that

@@ -26,11 +26,13 @@ registerHooks({
 
 const { leaseTermsOf, sizeLease, REPORT_GRACE_MS } = await import("../src/limiter/leases.ts");
 const { decide } = await import("../src/limiter/decide.ts");
-const { capacityOf } = await import("../src/limiter/token-bucket.ts");
 const { chargeFor } = await import("../src/pricing/charge.ts");
 const { PlanSurface } = await import("../src/catalog/schema.ts");
 
-/** What the limiter model decides with. A run takes it as an argument, so a check can hand it a broken copy. */
+/**
+ * What the limiter model decides with (`decide` takes from the bucket with token-bucket.ts's `take`,
+ * `sizeLease` with its `refill`). A run takes it as an argument, so check-oracle.mjs can hand it a broken copy.
+ */
 export const limiterCode = { leaseTermsOf, sizeLease, decide, chargeFor };
 
-export { REPORT_GRACE_MS, capacityOf, PlanSurface };
+export { REPORT_GRACE_MS, PlanSurface };
