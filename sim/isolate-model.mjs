@@ -1,6 +1,8 @@
 // A model of one Worker isolate's leases (src/gateway/leases.ts and the leased branch of
 // src/gateway/index.ts) for one (tenant, key, surface): the holding, the one lease request in
-// flight that other requests wait for, and when a lease's report leaves. Each method mirrors the
+// flight that other requests wait for, and when a lease's report leaves: a done lease (replaced
+// or ended) posts its report to the outbox once its last request ended, and the next lease
+// request carries the outbox; what is still there when a lease's timer fires goes on its own. Each method mirrors the
 // function of the same name; if those change, this must follow.
 //
 // `pending` (requests served from a lease whose answer has not ended) is kept as `busyUntil`, the
@@ -17,12 +19,16 @@ export class IsolateModel {
     this.holding = null;
     /** `requesting.get(key)`: the arrival times of the requests waiting for the lease answer, or null. */
     this.waiting = null;
+    /** `outbox.get(key)`: reports waiting for the next lease request. */
+    this.outbox = [];
+    /** Retired holdings whose last requests are still being answered (posted when they end). */
+    this.retiring = [];
   }
 
   /** takePermit: a permit for one request of 1 unit, or null when the lease can't serve it. */
   takePermit(now) {
     const h = this.holding;
-    if (!h || h.reported || h.left < 1 || h.grant.expiresAt <= now) return null;
+    if (!h || h.retired || h.left < 1 || h.grant.expiresAt <= now) return null;
     if (h.grant.units > 0) {
       if (1 > h.unitsLeft) return null;
       h.unitsLeft -= 1;
@@ -50,24 +56,50 @@ export class IsolateModel {
   }
 
   hold(grant, now) {
-    const h = { grant, left: grant.permits, unitsLeft: grant.units, used: 0, busyUntil: now, reported: false };
+    if (this.holding) this.retire(this.holding, now);
+    const h = { grant, left: grant.permits, unitsLeft: grant.units, used: 0, busyUntil: now, retired: false, reported: false };
     this.holding = h;
     return h;
   }
 
-  /** takeReport: the holding's report to travel with a lease request, unless a request of it is still being answered. */
-  takeReport(now) {
-    const h = this.holding;
-    if (!h || h.reported || h.busyUntil > now) return undefined;
-    this.holding = null;
-    return reportOf(h);
+  /** retire / post: a done lease posts its report once its last request has ended (recordLeased). */
+  retire(h, now) {
+    if (h.retired) return;
+    h.retired = true;
+    this.retiring.push(h);
+    this.postEnded(now);
   }
 
-  /** reportWhenDone, after its sleeps: the report, unless it already travelled with a lease request. */
-  reportWhenDone(h) {
-    if (h.reported) return undefined;
-    if (this.holding === h) this.holding = null;
-    return reportOf(h);
+  postEnded(now) {
+    this.retiring = this.retiring.filter((h) => {
+      if (h.busyUntil > now) return true;
+      if (!h.reported) this.outbox.push(reportOf(h));
+      return false;
+    });
+  }
+
+  /** takeReports: the outbox (with the current lease, if it is done), to travel with a lease request. */
+  takeReports(now) {
+    const h = this.holding;
+    if (h && !h.retired && (h.left < 1 || h.grant.expiresAt <= now)) this.retire(h, now);
+    this.postEnded(now);
+    const reports = this.outbox;
+    this.outbox = [];
+    return reports.length > 0 ? reports : undefined;
+  }
+
+  /** unsend: a lease request that failed puts its reports back. */
+  unsend(reports) {
+    this.outbox = [...reports, ...this.outbox];
+  }
+
+  /** reportWhenDone, after its sleeps (the lease ended and its last request ended): what is left in the outbox. */
+  reportWhenDone(h, now) {
+    this.retire(h, now);
+    this.postEnded(now);
+    const reports = this.outbox;
+    this.outbox = [];
+    return reports.length > 0 ? reports : undefined;
   }
 }
 

@@ -6,7 +6,7 @@
 //   applyLeaseReport used units move from reserved to used, the rest goes back to the quota;
 //   expireLeases     a lease not reported REPORT_GRACE_MS after its end counts `unreported`, its
 //                    units stay used;
-//   reportLease      a report on its own.
+//   reportLeases     reports on their own (no lease request came to carry them).
 // Each method mirrors the method of the same name; if those change, this must follow. Storage is
 // counted, not kept: `rows` is the number of SQL statements that write a row, as the real methods
 // issue them. One period only (the runs are seconds long), units per request = 1.
@@ -46,9 +46,9 @@ export class LimiterModel {
   }
 
   /** TenantLimiter.admit, charged branch: one request of 1 unit, with or without a lease request. */
-  admit(now, { lease, report }) {
+  admit(now, { lease, reports }) {
     this.calls.admit++;
-    if (report) this.applyLeaseReport(report, now);
+    for (const report of reports ?? []) this.applyLeaseReport(report, now);
     const state = { bucket: this.bucket, quota: (periodStart) => this.quotaCounter(periodStart), inFlight: 0 };
     const decision = this.code.decide(this.tenant, this.policy, state, 1, now);
     if (!decision.ok) {
@@ -105,13 +105,13 @@ export class LimiterModel {
     } else this.addToQuota(usedUnits, -row.units);
     this.unitsReturned += row.units - usedUnits;
     row.state = "reported";
-    this.rows++; // UPDATE leases
+    this.rows++; // DELETE FROM leases (a reported lease's row goes at once)
   }
 
-  /** TenantLimiter.reportLease. */
-  reportLease(report, now) {
+  /** TenantLimiter.reportLeases. */
+  reportLeases(reports, now) {
     this.calls.reportLease++;
-    this.applyLeaseReport(report, now);
+    for (const report of reports) this.applyLeaseReport(report, now);
   }
 
   /** TenantLimiter.expireLeases, as the alarm runs it. */

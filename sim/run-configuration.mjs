@@ -108,8 +108,8 @@ export function runConfiguration(config, code, graceMs) {
         const h = isolate.takePermit(now);
         if (h) serve(h, now);
         else if (isolate.askForLease(now)) {
-          const report = isolate.takeReport(now);
-          toLimiter(now, { type: "admit", isolate: i, generation: isolate.generation, lease: true, report });
+          const reports = isolate.takeReports(now);
+          toLimiter(now, { type: "admit", isolate: i, generation: isolate.generation, lease: true, reports });
         }
         break;
       }
@@ -117,7 +117,7 @@ export function runConfiguration(config, code, graceMs) {
         const call = e.call;
         countCall(now);
         if (call.type === "report") {
-          limiter.reportLease(call.report, now + EPOCH);
+          limiter.reportLeases(call.reports, now + EPOCH);
           break;
         }
         const answer = limiter.admit(now + EPOCH, call);
@@ -143,11 +143,8 @@ export function runConfiguration(config, code, graceMs) {
           answer.grant.holding = h;
           queue.at(Math.max(now, answer.grant.expiresAt), { kind: REPORT_CHECK, isolate: call.isolate, generation: call.generation, h, waited: 0 });
         }
-        // A refused admission re-sends the report it carried (the limiter applied it already: a no-op call).
-        if (answer.kind === "refused" && call.report) {
-          m.reportsResent++;
-          toLimiter(now, { type: "report", report: call.report });
-        }
+        // A refused admission's reports were applied (a refusal still reads its reports first).
+
         for (const _ of isolate.leaseAnswered()) {
           const h = isolate.takePermit(now);
           if (h) serve(h, now);
@@ -165,8 +162,8 @@ export function runConfiguration(config, code, graceMs) {
           queue.at(now + REPORT_POLL_MS, { ...e, waited: e.waited + REPORT_POLL_MS });
           break;
         }
-        const report = isolate.reportWhenDone(e.h);
-        if (report) toLimiter(now, { type: "report", report });
+        const reports = isolate.reportWhenDone(e.h, now);
+        if (reports) toLimiter(now, { type: "report", reports });
         break;
       }
       case LEASE_END: {
