@@ -9,6 +9,9 @@ export type Admission = Admitted;
 export type Replay = Extract<AdmitResult, { kind: "replay" }>;
 export { limiterOf };
 
+/** Limiters this isolate has sent a surface's terms to, per catalog version (they keep them). */
+const termsSent = new Set<string>();
+
 /** `null` means: the limiter failed and FAIL_MODE=open, so forward unmetered. */
 export async function admit(
   env: Pick<Env, "LIMITER" | "FAIL_MODE">,
@@ -16,14 +19,21 @@ export async function admit(
   req: AdmitRequest,
 ): Promise<Admission | Replay | null> {
   let result: AdmitResult;
+  const sent = `${tenantId}\u0000${req.catalogVersion}\u0000${req.surface}`;
   try {
-    result = await limiterOf(env, tenantId).admit(req);
+    const limiter = limiterOf(env, tenantId);
+    const { terms: _, ...lean } = req;
+    result = await limiter.admit(termsSent.has(sent) ? lean : req);
+    if (result.kind === "terms-needed") result = await limiter.admit(req); // it restarted and lost them
+    if (termsSent.size >= 10_000) termsSent.clear();
+    termsSent.add(sent);
   } catch (error) {
     console.error("limiter failed", tenantId, error);
     if (env.FAIL_MODE === "open") return null;
     throw problem("limiter-unavailable", { detail: "The rate limiter could not answer; try again shortly.", retryAfter: 1 });
   }
   if (result.kind === "refused") throw refusalProblem(result, req.surface);
+  if (result.kind === "terms-needed") throw new Error("the limiter did not take the surface's terms");
   return result;
 }
 

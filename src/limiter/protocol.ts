@@ -49,7 +49,11 @@ export interface AdmitRequest {
   requestId: string;
   keyId: string;
   surface: string;
-  terms: SurfaceTerms;
+  /**
+   * The surface's terms in the catalog version. Sent once per (limiter, version, surface) by each
+   * isolate: the limiter keeps them, and answers `terms-needed` when it has lost them.
+   */
+  terms?: SurfaceTerms;
   /** Units when known before forwarding (request count, json-array); null when only the response tells. */
   units: number | null;
   /** The request carried a valid Idempotency-Key on an unsafe method (an incentive known at admission). */
@@ -128,7 +132,7 @@ export interface RefundRequest {
   reason: string;
 }
 
-export type AdmitResult = Admitted | { kind: "replay"; response: StoredResponse; policy: EffectivePolicy } | Refusal;
+export type AdmitResult = Admitted | { kind: "replay"; response: StoredResponse; policy: EffectivePolicy } | Refusal | { kind: "terms-needed" };
 
 export interface QuoteRequest {
   keyId: string;

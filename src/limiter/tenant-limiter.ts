@@ -146,6 +146,8 @@ export class TenantLimiter extends DurableObject<Env> {
   private quotas = new Map<string, QuotaCounter>();
   private slots = new Map<string, number>();
   private retryAfterUntil = new Map<string, number>();
+  /** Surface terms by catalog version and surface (see termsOf). */
+  private terms = new Map<string, SurfaceTerms>();
   /** Calls since this instance started (`stats`): what the request path costs the object. */
   private calls: LimiterStats["calls"] = { admit: 0, settle: 0, refund: 0, reportLease: 0, refuse: 0, quote: 0 };
   private leasesGranted = 0;
@@ -217,7 +219,9 @@ export class TenantLimiter extends DurableObject<Env> {
     const tenant = this.tenant;
     const denied = this.checkPrincipal(req.keyId, now);
     if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
-    const policy = effectivePolicy(tenant, req.surface, req.terms);
+    const terms = this.termsOf(req);
+    if (!terms) return { kind: "terms-needed" };
+    const policy = effectivePolicy(tenant, req.surface, terms);
     for (const report of req.lease?.reports ?? []) this.applyLeaseReport(report, now);
 
     const refuse = (r: Omit<Refusal, "kind">): Refusal => {
@@ -683,6 +687,21 @@ export class TenantLimiter extends DurableObject<Env> {
       watermark,
     );
     this.sql.exec("DELETE FROM usage_events WHERE seq <= ?", watermark);
+  }
+
+  /**
+   * The surface's terms for the request's catalog version: as sent, or as kept from an earlier
+   * request (each isolate sends them once per version and surface, so the hot path need not
+   * serialise them on every call).
+   */
+  private termsOf(req: AdmitRequest): SurfaceTerms | undefined {
+    const id = `${req.catalogVersion}\u0000${req.surface}`;
+    if (req.terms) {
+      if (this.terms.size >= 1000) this.terms.clear();
+      this.terms.set(id, req.terms);
+      return req.terms;
+    }
+    return this.terms.get(id);
   }
 
   /** Refusals counted in memory since the last write, as one weighted usage event each. */

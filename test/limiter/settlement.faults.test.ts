@@ -1,7 +1,7 @@
 // CONTRACT §6 settlement rules, with the faults that need them: a Worker that dies after
 // admission, a settle the limiter never receives, a settle that arrives after the lease. And
 // refusals before admission, which must cost no durable write each and are themselves limited.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../support/clock";
@@ -143,6 +143,20 @@ describe("a settle the limiter never receives", () => {
     expect(row).toMatchObject({ requests: 1, charged: 1, unsettled: 1, units: 3, cost: "0.003" });
     expect((await limits("lost-settle")).items!.inFlight).toBe(0);
     await runDurableObjectAlarm(limiter("lost-settle"));
+  });
+});
+
+describe("a limiter that restarts", () => {
+  it("asks for the surface's terms again, which the isolate sent only once, and admits as before", async () => {
+    const { key } = await tenantWithKey({ id: "restarted", plan: "p" });
+    const first = await call(key, "/items", { method: "POST", body: "[1]" });
+    await first.arrayBuffer();
+    expect(first.status).toBe(200);
+    await evictDurableObject(limiter("restarted"));
+    const again = await call(key, "/items", { method: "POST", body: "[1,2]" });
+    await again.arrayBuffer();
+    expect({ status: again.status, units: again.headers.get("Tollgate-Units") }).toEqual({ status: 200, units: "2" });
+    expect((await adminOk<{ calls: { admit: number } }>("GET", "/tenants/restarted/limiter")).calls.admit).toBe(2); // the lean call, then the one with terms
   });
 });
 
