@@ -9,7 +9,7 @@
 // streamed.
 import type { Meter } from "../catalog/schema";
 import { IDEMPOTENCY_BODY_CAP, type StoredResponse } from "../limiter/idempotency";
-import type { Admitted, SettleRequest, Settlement } from "../limiter/protocol";
+import type { Admitted, HeldAdmission, SettleRequest, Settlement } from "../limiter/protocol";
 import { limiterOf } from "../limiter/stub";
 import { MAX_UNITS_PER_REQUEST } from "../pricing/bounds";
 import { chargeFor, type Charge } from "../pricing/charge";
@@ -25,7 +25,7 @@ export interface LeasedAdmission {
   kind: "admitted";
   mode: "leased";
   requestId: string;
-  policy: Admitted["policy"];
+  policy: HeldAdmission["policy"];
   limits: Admitted["limits"];
   holding: Holding;
 }
@@ -62,6 +62,14 @@ async function retried<T>(what: string, call: () => Promise<T>): Promise<T | nul
     }
   }
   return null;
+}
+
+/** What the answer's headers announce: the admission's charge, or its units priced where it stands in the quota. */
+function chargeOf(admission: Answering, units: number | null, signals: PatternSignals): Charge | null {
+  if (admission.mode === "charged") return admission.charge;
+  if (units === null) return null;
+  if (admission.mode === "leased") return priceLeased(admission.holding, units, signals);
+  return chargeFor(admission.policy, units, admission.position, signals);
 }
 
 /** Bytes as units: a body longer than MAX_UNITS_PER_REQUEST is charged at that bound (docs/catalog-bounds.md). */
@@ -140,14 +148,7 @@ export async function settleResponse(ctx: SettleContext, origin: Response, extra
   // The units the headers announce: known before forwarding, from the response's headers, or
   // (response-bytes without Content-Length) only when the body ends — then no header says them.
   const units = ctx.knownUnits ?? responseUnits(meter, origin) ?? (byBytes && bufferedBytes !== null ? streamedUnits(bufferedBytes) : null);
-  const charge: Charge | null =
-    admission.mode === "charged"
-      ? admission.charge
-      : units === null
-        ? null
-        : admission.mode === "leased"
-          ? priceLeased(admission.holding, units, signals)
-          : chargeFor(admission.policy, units, admission.position, signals);
+  const charge = chargeOf(admission, units, signals);
   if (charge) tollgateHeaders({ ...outcome, units: charge.units, cost: charge.cost, incentives: charge.incentives }, headers);
   else tollgateHeaders({ requestId: outcome.requestId, ...(outcome.surface !== undefined && { surface: outcome.surface }) }, headers);
 

@@ -97,7 +97,6 @@ export type Admitted = ChargedAdmission | HeldAdmission;
 interface AdmissionCommon {
   kind: "admitted";
   requestId: string;
-  policy: EffectivePolicy;
   limits: SurfaceLimits;
   /** The quota period the request counts in (null without a quota). */
   periodStart: number | null;
@@ -107,6 +106,8 @@ interface AdmissionCommon {
 
 export interface ChargedAdmission extends AdmissionCommon {
   mode: "charged";
+  /** What the Worker still needs of the policy: its charge is already made (a lean answer, on every request). */
+  policy: Pick<EffectivePolicy, "surface" | "meter">;
   charge: Charge;
   /** Permits for the isolate's next requests, when the tenant's policy on the surface is `leased`. */
   lease?: LeaseGrant;
@@ -114,6 +115,7 @@ export interface ChargedAdmission extends AdmissionCommon {
 
 export interface HeldAdmission extends AdmissionCommon {
   mode: "held";
+  policy: EffectivePolicy;
   admissionId: string;
   /**
    * What the limiter charges if this admission is never settled (CONTRACT §6): request-known

@@ -247,7 +247,7 @@ export class TenantLimiter extends DurableObject<Env> {
     }
     const { bucket, periodStart, position } = decision;
     const signals = { idempotencyKey: req.idempotencyKey, notModified: false };
-    const common = { kind: "admitted" as const, requestId: req.requestId, policy, periodStart, position };
+    const common = { kind: "admitted" as const, requestId: req.requestId, periodStart, position };
 
     // CONTRACT §6: request-known units whose price the answer cannot change are charged in the
     // admission itself — no settle follows unless the origin fails.
@@ -266,7 +266,7 @@ export class TenantLimiter extends DurableObject<Env> {
         lease.limits = limits;
         await this.ensureAlarm(lease.expiresAt + REPORT_GRACE_MS);
       }
-      return this.afterEvent({ ...common, mode: "charged", charge, limits, ...(lease && { lease }) });
+      return this.afterEvent({ ...common, mode: "charged", policy: { surface: policy.surface, meter: policy.meter }, charge, limits, ...(lease && { lease }) });
     }
 
     const admissionId = crypto.randomUUID();
@@ -307,7 +307,7 @@ export class TenantLimiter extends DurableObject<Env> {
       }
     });
     this.slots.set(req.surface, (this.slots.get(req.surface) ?? 0) + 1);
-    const result: AdmitResult = { ...common, mode: "held", admissionId, provisional, limits: this.limitsOf(policy, now) };
+    const result: AdmitResult = { ...common, mode: "held", policy, admissionId, provisional, limits: this.limitsOf(policy, now) };
     await this.ensureAlarm(now + req.leaseMs);
     if (firstRecord) await this.ensureAlarm(now + IDEMPOTENCY_TTL_MS);
     return result;
