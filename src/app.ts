@@ -4,7 +4,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { catalogRoutes } from "./admin/catalog";
-import { adminAuth, withAdminForbidden } from "./admin/common";
+import { adminAuth, withAdminForbidden } from "./admin/auth";
 import { keyRoutes } from "./admin/keys";
 import { limitRoutes } from "./admin/limits";
 import { tenantRoutes } from "./admin/tenants";

@@ -1,7 +1,7 @@
 // GET /_tollgate/admin/audit: admin mutations, newest first, with filters and a cursor (CONTRACT §5).
 import { createRoute, z } from "@hono/zod-openapi";
 import { queryAudit } from "../audit/log";
-import { jsonAnswer, problemResponses, router } from "./common";
+import { jsonAnswer, problemResponses, router } from "../routes";
 
 const AuditRecordSchema = z
   .object({ id: z.number().int(), at: z.string(), actor: z.string(), action: z.string(), target: z.string(), before: z.unknown(), after: z.unknown() })

@@ -6,7 +6,8 @@ import type { AppEnv } from "../env";
 import { Catalog, parseCatalog } from "../catalog/schema";
 import { CatalogStore } from "../catalog/store";
 import { problem } from "../problems";
-import { audit, jsonAnswer, problemResponses, router } from "./common";
+import { jsonAnswer, problemResponses, router } from "../routes";
+import { audit } from "./auth";
 
 const CatalogVersion = z.object({ version: z.number().int() }).openapi("CatalogVersion");
 

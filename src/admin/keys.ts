@@ -1,7 +1,8 @@
 // /_tollgate/admin/tenants/:id/keys: issue, list, revoke (CONTRACT §5).
 import { createRoute, z } from "@hono/zod-openapi";
 import { TenantId } from "../tenants/schema";
-import { audit, jsonAnswer, jsonBody, problemResponses, router } from "./common";
+import { jsonAnswer, jsonBody, problemResponses, router } from "../routes";
+import { audit } from "./auth";
 import { tenantStore } from "./tenants";
 
 const KeySummary = z

@@ -4,7 +4,8 @@ import { limiterOf } from "../limiter/stub";
 import { callableTerms } from "../limiter/policy";
 import { problem } from "../problems";
 import { TenantId } from "../tenants/schema";
-import { audit, jsonAnswer, jsonBody, problemResponses, router } from "./common";
+import { jsonAnswer, jsonBody, problemResponses, router } from "../routes";
+import { audit } from "./auth";
 import { currentCatalog, tenantStore } from "./tenants";
 
 const SurfaceLimits = z

@@ -8,7 +8,8 @@ import { callableTerms, effectivePolicy } from "../limiter/policy";
 import { problem, type ValidationIssue } from "../problems";
 import { Tenant, TenantCreate, TenantId, TenantPatch } from "../tenants/schema";
 import { TenantStore } from "../tenants/store";
-import { audit, conflictResponse, jsonAnswer, jsonBody, problemResponses, router } from "./common";
+import { conflictResponse, jsonAnswer, jsonBody, problemResponses, router } from "../routes";
+import { audit } from "./auth";
 
 export const tenantStore = (c: Context<AppEnv>) => new TenantStore(c.env, c.get("clock"));
 export const currentCatalog = async (c: Context<AppEnv>) => (await new CatalogStore(c.env.DB, c.env.CACHE, c.get("clock")).current())?.catalog ?? null;

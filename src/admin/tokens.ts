@@ -5,7 +5,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { problem } from "../problems";
-import { audit, conflictResponse, jsonAnswer, jsonBody, problemContent, problemResponses, router } from "./common";
+import { conflictResponse, jsonAnswer, jsonBody, problemContent, problemResponses, router } from "../routes";
+import { audit } from "./auth";
 import { ADMIN_SCOPES, GRANTABLE_SCOPE_SETS, grantableSet, scopeNeededFor } from "./principal";
 import { AdminTokenStore } from "./token-store";
 

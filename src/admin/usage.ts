@@ -4,28 +4,10 @@ import { rollupCsv } from "../metering/csv";
 import { flushUsage } from "../metering/read-your-writes";
 import { stripeMeterEvents, toNdjson } from "../metering/stripe-export";
 import { filterOf, UsageQuery } from "../metering/usage-query";
-import { queryRollups } from "../metering/usage-rows";
-import { jsonAnswer, problemResponses, router } from "./common";
+import { queryRollups, RollupRowSchema } from "../metering/usage-rows";
 
-export const RollupRowSchema = z
-  .object({
-    tenant: z.string(),
-    surface: z.string(),
-    granularity: z.enum(["hour", "day", "month"]),
-    periodStart: z.string(),
-    requests: z.number().int(),
-    charged: z.number().int(),
-    rejected: z.number().int(),
-    failed: z.number().int().openapi({ description: "requests the origin failed (≥ 500, unreachable, timed out, broken off): not charged" }),
-    unsettled: z.number().int().openapi({ description: "admissions settled by the limiter at the end of their lease (CONTRACT §6)" }),
-    unreported: z.number().int().openapi({ description: "leased permits whose holder never reported them (CONTRACT §6)" }),
-    earlyRetries: z.number().int(),
-    units: z.number().int(),
-    cost: z.string(),
-    savings: z.string(),
-    incentives: z.record(z.string(), z.number().int()),
-  })
-  .openapi("RollupRow");
+export { RollupRowSchema };
+import { jsonAnswer, problemResponses, router } from "../routes";
 
 const csvContent = { "text/csv": { schema: z.string() } };
 

@@ -7,7 +7,6 @@ import { rateLimitHeaders } from "./headers";
 
 export type Admission = Admitted;
 export type Replay = Extract<AdmitResult, { kind: "replay" }>;
-export { limiterOf };
 
 /** Limiters this isolate has sent a surface's terms to, per catalog version (they keep them). */
 const termsSent = new Set<string>();

@@ -1,5 +1,6 @@
 // Rollup rows as CSV (RFC 4180 quoting by papaparse), with the tenant's name for finance.
 import Papa from "papaparse";
+import { INCENTIVE_NAMES } from "../pricing/incentives";
 import type { RollupRow } from "./usage-rows";
 
 export const CSV_COLUMNS = [
@@ -18,10 +19,8 @@ export const CSV_COLUMNS = [
   "units",
   "cost",
   "savings",
-  "incentive:idempotency-key",
-  "incentive:batch",
-  "incentive:conditional",
-] as const;
+  ...INCENTIVE_NAMES.map((name) => `incentive:${name}`),
+];
 
 /**
  * Text cells a spreadsheet would run as a formula (CONTRACT §10, OWASP CSV injection): starting
@@ -46,9 +45,7 @@ export function rollupCsv(rows: RollupRow[], names: Map<string, string | null>):
     r.units,
     r.cost,
     r.savings,
-    r.incentives["idempotency-key"] ?? 0,
-    r.incentives.batch ?? 0,
-    r.incentives.conditional ?? 0,
+    ...INCENTIVE_NAMES.map((name) => r.incentives[name] ?? 0),
   ]);
   return Papa.unparse({ fields: [...CSV_COLUMNS], data }, { newline: "\r\n", escapeFormulae: FORMULA_START });
 }

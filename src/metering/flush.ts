@@ -2,6 +2,7 @@
 // every upsert only applies while the tenant's watermark still equals `fromSeq`, and whose last
 // statement moves the watermark to `toSeq`. A flush repeated after a crash (D1 written, limiter
 // not yet trimmed) therefore changes nothing, and the limiter learns the watermark from D1.
+import { INCENTIVE_NAMES } from "../pricing/incentives";
 import { INCENTIVE_COLUMNS, type RollupDelta } from "./rollup";
 
 export interface FlushBatch {
@@ -43,9 +44,7 @@ export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<numb
           d.units,
           d.cost,
           d.savings,
-          d.incentives["idempotency-key"],
-          d.incentives.batch,
-          d.incentives.conditional,
+          ...INCENTIVE_NAMES.map((name) => d.incentives[name]),
           tenant,
           fromSeq,
         ),

@@ -1,16 +1,17 @@
 // Usage events folded into rollup rows (CONTRACT §5): hour, day and month rows per surface.
 // Pure: the limiter hands its unflushed events in, the flush writes the result.
 import { periodBounds } from "../limiter/quota-period";
+import { INCENTIVE_NAMES, type IncentiveName } from "../pricing/incentives";
+
+export type { IncentiveName };
 
 export const GRANULARITIES = ["hour", "day", "month"] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
-export const INCENTIVE_COLUMNS = {
-  "idempotency-key": "incentive_idempotency_key",
-  batch: "incentive_batch",
-  conditional: "incentive_conditional",
-} as const;
-export type IncentiveName = keyof typeof INCENTIVE_COLUMNS;
+/** The D1 column of each incentive's count: incentive_idempotency_key, incentive_batch, … */
+export const INCENTIVE_COLUMNS = Object.fromEntries(INCENTIVE_NAMES.map((name) => [name, `incentive_${name.replaceAll("-", "_")}`])) as Record<IncentiveName, string>;
+
+const noIncentives = (): Record<IncentiveName, number> => Object.fromEntries(INCENTIVE_NAMES.map((name) => [name, 0])) as Record<IncentiveName, number>;
 
 /**
  * What became of a request: `charged`; `rejected` by Tollgate; `failed` by the origin; `replayed`
@@ -67,7 +68,7 @@ export function rollUp(events: UsageEvent[]): RollupDelta[] {
       const id = `${surface}\u0000${granularity}\u0000${periodStart}`;
       let row = rows.get(id);
       if (!row) {
-        row = { surface, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: { "idempotency-key": 0, batch: 0, conditional: 0 } };
+        row = { surface, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: noIncentives() };
         rows.set(id, row);
       }
       apply(row, e);

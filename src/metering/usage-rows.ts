@@ -1,24 +1,30 @@
 // Reading rollup rows from D1 (CONTRACT §5): the row shape of the API, money as decimal strings.
 import { formatMoney } from "../pricing/money";
-import { INCENTIVE_COLUMNS, type Granularity, type IncentiveName } from "./rollup";
+import { z } from "@hono/zod-openapi";
+import { INCENTIVE_NAMES } from "../pricing/incentives";
+import { GRANULARITIES, INCENTIVE_COLUMNS, type Granularity, type IncentiveName } from "./rollup";
 
-export interface RollupRow {
-  tenant: string;
-  surface: string;
-  granularity: Granularity;
-  periodStart: string;
-  requests: number;
-  charged: number;
-  rejected: number;
-  failed: number;
-  unsettled: number;
-  unreported: number;
-  earlyRetries: number;
-  units: number;
-  cost: string;
-  savings: string;
-  incentives: Partial<Record<IncentiveName, number>>;
-}
+/** A rollup row as the API answers it (CONTRACT §5, §6): the one definition, which also documents it in OpenAPI. */
+export const RollupRowSchema = z
+  .object({
+    tenant: z.string(),
+    surface: z.string(),
+    granularity: z.enum(GRANULARITIES),
+    periodStart: z.string(),
+    requests: z.number().int(),
+    charged: z.number().int(),
+    rejected: z.number().int(),
+    failed: z.number().int().openapi({ description: "requests the origin failed (≥ 500, unreachable, timed out, broken off): not charged" }),
+    unsettled: z.number().int().openapi({ description: "admissions settled by the limiter at the end of their lease (CONTRACT §6)" }),
+    unreported: z.number().int().openapi({ description: "leased permits whose holder never reported them (CONTRACT §6)" }),
+    earlyRetries: z.number().int(),
+    units: z.number().int(),
+    cost: z.string(),
+    savings: z.string(),
+    incentives: z.partialRecord(z.enum(INCENTIVE_NAMES), z.number().int()),
+  })
+  .openapi("RollupRow");
+export type RollupRow = z.infer<typeof RollupRowSchema>;
 
 export interface UsageFilter {
   tenant?: string | undefined;

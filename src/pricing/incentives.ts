@@ -2,7 +2,9 @@
 // patterns that are cheap to serve. Multiplicative; each one that applied is reported.
 import type { Incentives } from "../catalog/schema";
 
-export type IncentiveName = "idempotency-key" | "batch" | "conditional";
+/** The incentives of CONTRACT §2, in the order rollups, CSV columns and D1 columns list them: the one definition. */
+export const INCENTIVE_NAMES = ["idempotency-key", "batch", "conditional"] as const;
+export type IncentiveName = (typeof INCENTIVE_NAMES)[number];
 
 /** What the request and its answer showed, as far as incentives care. */
 export interface PatternSignals {

@@ -16,7 +16,7 @@ import type { QuoteResult } from "../limiter/tenant-limiter";
 import { requestUnits } from "../pricing/meters";
 import { formatMoney } from "../pricing/money";
 import { Problem, problem, problemBody } from "../problems";
-import { jsonAnswer, jsonBody, problemResponses, ProblemSchema, router } from "../admin/common";
+import { jsonAnswer, jsonBody, problemResponses, ProblemSchema, router } from "../routes";
 
 export const QuoteRequestSchema = z
   .strictObject({

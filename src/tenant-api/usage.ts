@@ -1,6 +1,6 @@
 // GET /_tollgate/usage: a tenant's own rollup rows and live limits, with its own key (CONTRACT §5).
 import { createRoute, z } from "@hono/zod-openapi";
-import { jsonAnswer, problemResponses, router } from "../admin/common";
+import { jsonAnswer, problemResponses, router } from "../routes";
 import { RollupRowSchema } from "../admin/usage";
 import { CatalogStore } from "../catalog/store";
 import { limiterOf } from "../limiter/stub";

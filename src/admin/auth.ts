@@ -1,13 +1,11 @@
-// What every admin route shares: the problem schema for OpenAPI, the validation hook that turns
-// zod issues into `invalid-request`, and the admin bearer-token check with its scopes.
-import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
-import { issuesOf } from "../catalog/schema";
+// Who may call the admin API and what it may change (CONTRACT §9 admin tokens), and the audit
+// record of every mutation, by the calling token's name.
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, MiddlewareHandler } from "hono";
+import { recordAudit, type AuditEntry } from "../audit/log";
 import { timingSafeEqualStrings } from "../crypto";
 import type { AppEnv } from "../env";
 import { problem } from "../problems";
-import { recordAudit, type AuditEntry } from "../audit/log";
-import type { Context } from "hono";
 import { mayCall, ROOT_PRINCIPAL, scopeNeededFor, type AdminPrincipal } from "./principal";
 import { AdminTokenStore } from "./token-store";
 
@@ -15,30 +13,6 @@ import { AdminTokenStore } from "./token-store";
 export function audit(c: Context<AppEnv>, entry: Omit<AuditEntry, "actor">): Promise<void> {
   return recordAudit(c.env.DB, c.get("clock"), { actor: c.get("adminPrincipal").name, ...entry });
 }
-
-export const ProblemSchema = z
-  .object({
-    type: z.string().openapi({ example: "urn:tollgate:problem:invalid-request" }),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    surface: z.string().optional(),
-    retryAfter: z.number().int().optional(),
-    "violated-policies": z.array(z.string()).optional(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  })
-  .openapi("Problem");
-
-export const problemContent = { "application/problem+json": { schema: ProblemSchema } };
-
-/** The error answers every route may give, spread into each route's `responses`. */
-export const problemResponses = {
-  400: { description: "invalid-request", content: problemContent },
-  401: { description: "unauthenticated", content: problemContent },
-  404: { description: "not-found", content: problemContent },
-} as const;
-
-export const conflictResponse = { 409: { description: "conflict", content: problemContent } } as const;
 
 type OpenAPIDocument = ReturnType<OpenAPIHono["getOpenAPI31Document"]>;
 const operationMethods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
@@ -59,27 +33,6 @@ export function withAdminForbidden(doc: OpenAPIDocument, adminPrefix: string): O
     }
   }
   return doc;
-}
-
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({
-  required: true,
-  content: { "application/json": { schema } },
-});
-
-export const jsonAnswer = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
-/** A router whose validation failures are `invalid-request` problems listing every issue. */
-export function router(): OpenAPIHono<AppEnv> {
-  return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        throw problem("invalid-request", { detail: "The request does not match the schema.", errors: issuesOf(result.error) });
-      }
-    },
-  });
 }
 
 /**
