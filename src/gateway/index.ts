@@ -3,18 +3,15 @@
 import type { Context } from "hono";
 import { CatalogStore } from "../catalog/store";
 import type { AppEnv } from "../env";
-import { surfaceTerms } from "../limiter/policy";
-import { needsRequestBody, requestUnits } from "../pricing/meters";
 import { Problem, problem } from "../problems";
 import { admit, type Replay } from "./admit";
 import { limiterOf } from "../limiter/stub";
 import type { LeaseReport } from "../limiter/protocol";
 import { authenticate, type Principal } from "./authenticate";
 import { checkDeclaredLength, limitedBody, readBody } from "./body";
-import { classify } from "./classify";
+import { describeRequest } from "./describe";
 import { forward } from "./forward";
 import { tollgateHeaders, type Outcome } from "./headers";
-import { idempotencyClaim, idempotencyKeyOf, isConditional, isUnsafe, keepsResponses } from "./idempotency";
 import { askForLease, hold, holdingKey, leaseAnswered, reportWhenDone, takePermit, takeReports, unsend } from "./leases";
 import { originHeaders, replayResponse, settleFailure, settleResponse, type Answering } from "./settle";
 import { serverTiming, type Stopwatch } from "./timing";
@@ -36,26 +33,27 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
   try {
     const snapshot = await new CatalogStore(env.DB, env.CACHE, clock).current();
     catalogVersion = snapshot?.version ?? null;
-    const surface = classify(snapshot, request.method, url.pathname);
-    outcome.surface = surface;
-    const terms = surfaceTerms(snapshot!.catalog, surface); // memoised per catalog version
-    const upgrade = request.headers.get("upgrade");
-    const upgradeAllowed = upgrade !== null && (snapshot!.catalog.surfaces[surface]?.upgrades ?? []).includes(upgrade.toLowerCase() as "websocket");
-    if (upgrade !== null && !upgradeAllowed) {
-      throw problem("invalid-request", { detail: `Surface "${surface}" does not allow Upgrade: ${upgrade}.`, errors: [{ path: "/headers/upgrade", message: "upgrade not allowed on this surface" }] });
-    }
-
     const maxBytes = Number(env.MAX_BODY_BYTES);
-    checkDeclaredLength(request.headers, maxBytes);
     const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
-    const idempotencyKey = idempotencyKeyOf(request.headers);
-    const keepResponse = idempotencyKey !== null && keepsResponses(request.method);
-    const buffered = hasBody && (needsRequestBody(terms.meter) || keepResponse) ? await readBody(request.body, maxBytes) : null;
-    const knownUnits = requestUnits(terms.meter, buffered);
-    const claim = keepResponse ? await idempotencyClaim(idempotencyKey, request.method, url, buffered ?? new ArrayBuffer(0)) : undefined;
+    const upgrade = request.headers.get("upgrade");
+    let upgradeAllowed = false;
+    const described = await describeRequest(
+      snapshot,
+      { method: request.method, url, headers: request.headers },
+      () => (hasBody ? readBody(request.body, maxBytes) : Promise.resolve(null)),
+      (surface) => {
+        outcome.surface = surface;
+        upgradeAllowed = upgrade !== null && (snapshot!.catalog.surfaces[surface]?.upgrades ?? []).includes(upgrade.toLowerCase() as "websocket");
+        if (upgrade !== null && !upgradeAllowed) {
+          throw problem("invalid-request", { detail: `Surface "${surface}" does not allow Upgrade: ${upgrade}.`, errors: [{ path: "/headers/upgrade", message: "upgrade not allowed on this surface" }] });
+        }
+        checkDeclaredLength(request.headers, maxBytes);
+      },
+    );
+    const { surface, terms, idempotencyKey, keepResponse, claim, conditional, buffered } = described;
+    const knownUnits = described.units;
 
     const timeoutMs = Number(env.ORIGIN_TIMEOUT_MS) || 30_000;
-    const conditional = isConditional(request.headers);
     const admitStart = performance.now();
     // CONTRACT §6: on a leased surface most requests spend a permit this isolate holds and make no
     // limiter call; a request with Idempotency-Key always goes the strict way.
@@ -82,7 +80,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
           surface,
           terms,
           units: knownUnits,
-          idempotencyKey: idempotencyKey !== null && isUnsafe(request.method),
+          idempotencyKey: described.keyIncentive,
           conditional,
           leaseMs: Math.max(MIN_LEASE_MS, timeoutMs),
           catalogVersion: snapshot!.version,
@@ -139,7 +137,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
         admission,
         outcome,
         knownUnits,
-        idempotencyKey: idempotencyKey !== null && isUnsafe(request.method),
+        idempotencyKey: described.keyIncentive,
         conditional,
         keepResponse,
       },

@@ -9,11 +9,8 @@ import type { AppEnv } from "../env";
 import { refusalProblem } from "../gateway/admit";
 import { limiterOf } from "../limiter/stub";
 import { authenticate } from "../gateway/authenticate";
-import { classify } from "../gateway/classify";
-import { idempotencyClaim, idempotencyKeyOf, isUnsafe, keepsResponses } from "../gateway/idempotency";
-import { surfaceTerms } from "../limiter/policy";
+import { describeRequest } from "../gateway/describe";
 import type { QuoteResult } from "../limiter/tenant-limiter";
-import { requestUnits } from "../pricing/meters";
 import { formatMoney } from "../pricing/money";
 import { Problem, problem, problemBody } from "../problems";
 import { jsonAnswer, jsonBody, problemResponses, ProblemSchema, router } from "../routes";
@@ -66,23 +63,19 @@ async function quote(c: Context<AppEnv>, described: z.infer<typeof QuoteRequestS
   let rule: string | null = null;
   try {
     const snapshot = await new CatalogStore(c.env.DB, c.env.CACHE, c.get("clock")).current();
-    surface = classify(snapshot, described.method, url.pathname);
-    const terms = surfaceTerms(snapshot!.catalog, surface);
-    const body = bodyBytes(described.body);
-    const units = requestUnits(terms.meter, body);
-    const key = idempotencyKeyOf(headers);
-    const claim = key !== null && keepsResponses(described.method) ? await idempotencyClaim(key, described.method, url, body ?? new ArrayBuffer(0)) : undefined;
+    // Described exactly as the request path describes a request (src/gateway/describe.ts).
+    const request = await describeRequest(snapshot, { method: described.method, url, headers }, async () => bodyBytes(described.body), (s) => (surface = s));
     const result: QuoteResult = await limiter.quote({
       keyId: principal.keyId,
-      surface,
-      terms,
-      units,
+      surface: request.surface,
+      terms: request.terms,
+      units: request.units,
       // The conditional incentive depends on the origin answering 304: it cannot be quoted.
-      signals: { idempotencyKey: key !== null && isUnsafe(described.method), notModified: false },
-      ...(claim && { idempotency: claim }),
+      signals: { idempotencyKey: request.keyIncentive, notModified: false },
+      ...(request.claim && { idempotency: request.claim }),
     });
     rule = result.policy?.rule ?? null;
-    if (result.kind === "refused") throw refusalProblem(result, surface);
+    if (result.kind === "refused") throw refusalProblem(result, request.surface);
     const unit = result.policy.meter.unit;
     if (result.kind === "replay") return { allowed: true, surface, rule, units: 0, cost: "0", incentives: [], unit, replay: true };
     if (!result.charge) return { allowed: true, surface, rule, units: null, cost: null, incentives: [], unit };
