@@ -8,7 +8,6 @@ import { DurableObject } from "cloudflare:workers";
 import { systemClock, type Clock } from "../clock";
 import { problemStatus } from "../problems";
 import { chargeFor, type Charge } from "../pricing/charge";
-import type { PatternSignals } from "../pricing/incentives";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
 import { decide, type QuotaCounter, type SurfaceState } from "./decide";
 import { leaseTermsOf, REPORT_GRACE_MS, sizeLease } from "./leases";
@@ -99,10 +98,8 @@ const eventOf = (r: EventRow): UsageEvent => ({
   weight: r.weight,
 });
 
-/** A settlement as the admission row keeps it, with what later corrections need. */
+/** A settlement as an expired admission's row keeps it: `late` once a late settle added its units. */
 interface StoredSettlement extends Settlement {
-  usedBefore?: number;
-  voided?: boolean;
   late?: boolean;
 }
 
