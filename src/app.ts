@@ -78,7 +78,7 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   return app;
 }
 
-function asProblem(error: unknown): Problem {
+export function asProblem(error: unknown): Problem {
   if (error instanceof Problem) return error;
   if (error instanceof HTTPException && (error.status === 400 || error.status === 415)) {
     // Hono's validators throw these for a body that is not JSON or not sent as JSON.

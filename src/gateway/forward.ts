@@ -16,6 +16,8 @@ export interface ForwardTarget {
   signal?: AbortSignal;
   /** The surface's routes allow this Upgrade (e.g. websocket): the header is passed on. */
   upgrade?: boolean;
+  /** The incoming URL, already parsed by the caller. */
+  url?: URL;
 }
 
 export interface ForwardIdentity {
@@ -80,7 +82,7 @@ export async function forward(
     controller.abort();
   }, target.timeoutMs);
   const signal = target.signal ? AbortSignal.any([controller.signal, target.signal]) : controller.signal;
-  const url = new URL(incoming.url);
+  const url = target.url ?? new URL(incoming.url);
   let response: Response;
   try {
     response = await fetch(originUrl(target.originUrl, url), {

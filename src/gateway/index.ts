@@ -2,6 +2,7 @@
 // authenticate → classify → admit → forward → settle.
 import type { Context } from "hono";
 import { CatalogStore } from "../catalog/store";
+import type { Clock } from "../clock";
 import type { AppEnv } from "../env";
 import { Problem, problem } from "../problems";
 import { admit, type Replay } from "./admit";
@@ -19,12 +20,24 @@ import { serverTiming, type Stopwatch } from "./timing";
 /** CONTRACT §6: an admission never settled is settled by the limiter 60 s after admission, or after the origin timeout if longer. */
 const MIN_LEASE_MS = 60_000;
 
-export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response> {
-  const env = c.env;
-  const request = c.req.raw;
+/** One request through the gateway: what the request path needs of the Worker's invocation. */
+export interface GatewayCall {
+  env: Env;
+  request: Request;
+  clock: Clock;
+  requestId: string;
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+/** The Hono route of every path outside /_tollgate/ (the Worker's entry serves them without the router). */
+export function handleGatewayRequest(c: Context<AppEnv>): Promise<Response> {
+  return serveGateway({ env: c.env, request: c.req.raw, clock: c.get("clock"), requestId: c.get("requestId"), waitUntil: (p) => c.executionCtx.waitUntil(p) });
+}
+
+export async function serveGateway(call: GatewayCall): Promise<Response> {
+  const { env, request, clock } = call;
   const url = new URL(request.url);
-  const clock = c.get("clock");
-  const outcome: Outcome = { requestId: c.get("requestId"), units: 0, cost: 0 };
+  const outcome: Outcome = { requestId: call.requestId, units: 0, cost: 0 };
   const watch: Stopwatch = { start: performance.now(), marks: {} };
   const principal = await authenticate(env, request.headers, url);
   watch.marks.auth = performance.now() - watch.start;
@@ -89,7 +102,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
         });
         if (asking && leaseKey && admission?.kind === "admitted" && admission.mode === "charged" && admission.lease) {
           const held = hold(leaseKey, admission.lease);
-          c.executionCtx.waitUntil(reportWhenDone(held, () => clock.now()).then((r) => r && sendLeaseReports(env, principal.tenantId, r)));
+          call.waitUntil(reportWhenDone(held, () => clock.now()).then((r) => r && sendLeaseReports(env, principal.tenantId, r)));
         }
       } catch (error) {
         if (reports && leaseKey) unsend(leaseKey, reports); // the next lease request carries them again
@@ -107,7 +120,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     const tooLarge = () => upload.abort(problem("payload-too-large", { detail: `The request body is larger than ${maxBytes} bytes.` }));
     const streamedBody = hasBody && !buffered && !request.headers.has("content-length") ? limitedBody(request.body!, maxBytes, tooLarge) : request.body;
     const body = hasBody ? (buffered ?? streamedBody) : null;
-    const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now(), signal: upload.signal, upgrade: upgradeAllowed };
+    const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now(), signal: upload.signal, upgrade: upgradeAllowed, url };
     const identity = { tenantId: principal.tenantId, surface, requestId: outcome.requestId, keyHeader: principal.keyHeader, key: principal.key };
 
     if (admission === null) {
@@ -132,7 +145,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     return await settleResponse(
       {
         env,
-        waitUntil: (p) => c.executionCtx.waitUntil(p),
+        waitUntil: call.waitUntil,
         tenantId: principal.tenantId,
         admission,
         outcome,
@@ -146,7 +159,7 @@ export async function handleGatewayRequest(c: Context<AppEnv>): Promise<Response
     );
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
-    const answered = admitted ? error : await keyRefusalBeforeAdmission(c, principal, error, outcome, catalogVersion);
+    const answered = admitted ? error : await keyRefusalBeforeAdmission(env, principal, error, outcome, catalogVersion);
     tollgateHeaders(outcome, answered.headers);
     throw answered;
   }
@@ -171,10 +184,10 @@ const beforeAdmission = new Set(["no-surface", "invalid-request", "payload-too-l
  * Refusals raised before the limiter was asked still go through its strong key check (a revoked
  * key is told so, whatever it asked) and are recorded as rejected requests.
  */
-async function keyRefusalBeforeAdmission(c: Context<AppEnv>, principal: Principal, error: Problem, outcome: Outcome, catalogVersion: number | null): Promise<Problem> {
+async function keyRefusalBeforeAdmission(env: Pick<Env, "LIMITER">, principal: Principal, error: Problem, outcome: Outcome, catalogVersion: number | null): Promise<Problem> {
   if (!beforeAdmission.has(error.code)) return error;
   try {
-    const denied = await limiterOf(c.env, principal.tenantId).refuse({
+    const denied = await limiterOf(env, principal.tenantId).refuse({
       keyId: principal.keyId,
       surface: outcome.surface ?? null,
       code: error.code,
