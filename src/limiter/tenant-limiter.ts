@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "../clock";
 import { problemStatus } from "../problems";
 import { chargeFor, type Charge } from "../pricing/charge";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
-import { decide, type QuotaCounter, type SurfaceState } from "./decide";
+import { decide } from "./decide";
 import { leaseTermsOf, REPORT_GRACE_MS, sizeLease } from "./leases";
 import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./policy";
 import type {
@@ -30,12 +30,13 @@ import type {
   TenantState,
   TenantWrite,
 } from "./protocol";
-import { periodBounds, secondsToPeriodEnd } from "./quota-period";
 import { migrate } from "./schema";
 import { flushToD1 } from "../metering/flush";
-import { rollUp, type UsageEvent, type UsageOutcome } from "../metering/rollup";
+import { rollUp } from "../metering/rollup";
 import { writeUsageSummary } from "../metering/summary";
-import { take, view as bucketView, refill, type BucketState } from "./token-bucket";
+import { AdmissionCounters } from "./counters";
+import { compactThrough, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, type EventRow } from "./usage-log";
+import { take, type BucketState } from "./token-bucket";
 
 export type * from "./protocol";
 
@@ -64,39 +65,12 @@ export const FLUSH_DELAY_MS = 5_000;
 const FLUSH_BATCH = 500;
 /** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §6 USAGE_EVENT_DAYS default). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-const HOUR_MS = 60 * 60 * 1000;
 /** An admission settled by its lease's end is kept this long so a late settle corrects it, not doubles it. */
 export const LATE_SETTLE_MS = 60 * 60 * 1000;
 /** Refusals before admission (no surface, invalid body) are counted in memory and written at most this often. */
 export const REFUSAL_PERSIST_MS = 1_000;
 /** Refusals before admission are limited per tenant: a flood of them is itself refused (issue 8, row 8). */
 export const REFUSAL_RATE = { limit: 20, window: 1, burst: 100 } as const;
-
-interface EventRow extends Record<string, SqlStorageValue> {
-  seq: number;
-  at: number;
-  surface: string | null;
-  outcome: UsageOutcome;
-  early_retry: number;
-  units: number;
-  cost: number;
-  savings: number;
-  incentives: string | null;
-  weight: number;
-}
-
-const eventOf = (r: EventRow): UsageEvent => ({
-  seq: r.seq,
-  at: r.at,
-  surface: r.surface,
-  outcome: r.outcome,
-  earlyRetry: r.early_retry === 1,
-  units: r.units,
-  cost: r.cost,
-  savings: r.savings,
-  incentives: r.incentives === null ? [] : (JSON.parse(r.incentives) as string[]),
-  weight: r.weight,
-});
 
 /** A settlement as an expired admission's row keeps it: `late` once a late settle added its units. */
 interface StoredSettlement extends Settlement {
@@ -133,16 +107,8 @@ export class TenantLimiter extends DurableObject<Env> {
   /** Refusals before admission not yet written, by surface, code and status. */
   private pendingRefusals = new Map<string, PendingRefusal>();
   private refusalBucket: BucketState | null = null;
-  /**
-   * The admission state the request path reads, held in memory and written through to SQLite in
-   * the same transaction as each change: buckets, quota counters (loaded on first use), open
-   * held admissions (in flight: the concurrency count) and the Retry-After last given, per surface.
-   * A request charged at admission is not tracked in flight: nothing about it is open.
-   */
-  private buckets = new Map<string, BucketState>();
-  private quotas = new Map<string, QuotaCounter>();
-  private slots = new Map<string, number>();
-  private retryAfterUntil = new Map<string, number>();
+  /** Buckets, quota counters, in-flight counts and Retry-After, in memory (counters.ts). */
+  private counters!: AdmissionCounters;
   /** Surface terms by catalog version and surface (see termsOf). */
   private terms = new Map<string, SurfaceTerms>();
   /** Calls since this instance started (`stats`): what the request path costs the object. */
@@ -160,13 +126,7 @@ export class TenantLimiter extends DurableObject<Env> {
       for (const k of this.sql.exec<{ id: string; expires_at: number | null; revoked_at: number | null }>("SELECT * FROM keys")) {
         this.keys.set(k.id, { expiresAt: k.expires_at, revokedAt: k.revoked_at });
       }
-      for (const b of this.sql.exec<{ surface: string; tokens: number; updated_at: number }>("SELECT * FROM buckets")) {
-        this.buckets.set(b.surface, { tokens: b.tokens, updatedAt: b.updated_at });
-      }
-      for (const r of this.sql.exec<{ surface: string; until: number }>("SELECT * FROM retry_after")) this.retryAfterUntil.set(r.surface, r.until);
-      for (const a of this.sql.exec<{ surface: string; n: number }>("SELECT surface, COUNT(*) AS n FROM admissions WHERE slot_open = 1 AND state != 'expired' GROUP BY surface")) {
-        this.slots.set(a.surface, a.n);
-      }
+      this.counters = new AdmissionCounters(this.sql);
     });
   }
 
@@ -222,9 +182,9 @@ export class TenantLimiter extends DurableObject<Env> {
     for (const report of req.lease?.reports ?? []) this.applyLeaseReport(report, now);
 
     const refuse = (r: Omit<Refusal, "kind">): Refusal => {
-      const early = problemStatus[r.code] === 429 ? this.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
-      this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion });
-      return { kind: "refused", ...r, earlyRetry: early, policy, limits: this.limitsOf(policy, now) };
+      const early = problemStatus[r.code] === 429 ? this.counters.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
+      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion });
+      return { kind: "refused", ...r, earlyRetry: early, policy, limits: this.counters.limitsOf(policy, now) };
     };
 
     if (req.idempotency) {
@@ -232,12 +192,12 @@ export class TenantLimiter extends DurableObject<Env> {
       if (verdict.kind === "in-use") return this.afterEvent(refuse({ code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight." }));
       if (verdict.kind === "reused") return this.afterEvent(refuse({ code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request." }));
       if (verdict.kind === "replay") {
-        this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: verdict.response.status, outcome: "replayed", catalogVersion: req.catalogVersion });
+        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: verdict.response.status, outcome: "replayed", catalogVersion: req.catalogVersion });
         return this.afterEvent({ kind: "replay", response: verdict.response, policy });
       }
     }
 
-    const decision = decide(tenant, policy, this.surfaceState(req.surface, now), req.units, now);
+    const decision = decide(tenant, policy, this.counters.surfaceState(req.surface), req.units, now);
     if (!decision.ok) {
       const { ok: _, ...refusal } = decision;
       return this.afterEvent(refuse(refusal));
@@ -253,12 +213,12 @@ export class TenantLimiter extends DurableObject<Env> {
       const charge = chargeFor(policy, req.units!, position, signals);
       let lease: LeaseGrant | undefined;
       this.ctx.storage.transactionSync(() => {
-        if (bucket) this.saveBucket(req.surface, bucket);
-        if (periodStart !== null) this.addToQuota(req.surface, periodStart, charge.units, 0);
-        this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion });
+        if (bucket) this.counters.saveBucket(req.surface, bucket);
+        if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, charge.units, 0);
+        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion });
         if (req.lease) lease = this.grantLease(policy, periodStart, req.units!, req.catalogVersion, now);
       });
-      const limits = this.limitsOf(policy, now);
+      const limits = this.counters.limitsOf(policy, now);
       if (lease) {
         lease.limits = limits;
         await this.ensureAlarm(lease.expiresAt + REPORT_GRACE_MS);
@@ -272,8 +232,8 @@ export class TenantLimiter extends DurableObject<Env> {
     const provisional = req.units === null ? null : chargeFor(policy, req.units, position, signals);
     let firstRecord = false;
     this.ctx.storage.transactionSync(() => {
-      if (bucket) this.saveBucket(req.surface, bucket);
-      if (periodStart !== null) this.addToQuota(req.surface, periodStart, 0, reserve);
+      if (bucket) this.counters.saveBucket(req.surface, bucket);
+      if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, 0, reserve);
       this.sql.exec(
         "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         admissionId,
@@ -303,8 +263,8 @@ export class TenantLimiter extends DurableObject<Env> {
         );
       }
     });
-    this.slots.set(req.surface, (this.slots.get(req.surface) ?? 0) + 1);
-    const result: AdmitResult = { ...common, mode: "held", policy, admissionId, provisional, limits: this.limitsOf(policy, now) };
+    this.counters.takeSlot(req.surface);
+    const result: AdmitResult = { ...common, mode: "held", policy, admissionId, provisional, limits: this.counters.limitsOf(policy, now) };
     await this.ensureAlarm(now + req.leaseMs);
     if (firstRecord) await this.ensureAlarm(now + IDEMPOTENCY_TTL_MS);
     return result;
@@ -327,10 +287,10 @@ export class TenantLimiter extends DurableObject<Env> {
       if (verdict.kind === "reused") return { kind: "refused", code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request.", policy };
       if (verdict.kind === "replay") return { kind: "replay", policy };
     }
-    const decision = decide(tenant, policy, this.surfaceState(req.surface, now), req.units, now);
+    const decision = decide(tenant, policy, this.counters.surfaceState(req.surface), req.units, now);
     if (!decision.ok) {
       const { ok: _, ...refusal } = decision;
-      return { kind: "refused", ...refusal, policy, limits: this.limitsOf(policy, now) };
+      return { kind: "refused", ...refusal, policy, limits: this.counters.limitsOf(policy, now) };
     }
     const charge = req.units === null ? null : chargeFor(policy, req.units, decision.position, req.signals);
     return { kind: "allowed", policy, charge };
@@ -390,11 +350,11 @@ export class TenantLimiter extends DurableObject<Env> {
 
     const settlement: Settlement = req.units === null ? nothingCharged : settlementOf(chargeFor(policy, req.units, row.position, req.signals));
     this.ctx.storage.transactionSync(() => {
-      if (row.period_start !== null) this.addToQuota(row.surface, row.period_start, settlement.units, -row.reserved);
+      if (row.period_start !== null) this.counters.addToQuota(row.surface, row.period_start, settlement.units, -row.reserved);
       if (row.idempotency_key !== null) this.settleIdempotency(row, req);
       // Settled: nothing is left to do for it, so its row goes (storage stays bounded, CONTRACT §6).
       this.sql.exec("DELETE FROM admissions WHERE id = ?", row.id);
-      this.recordEvent({
+      recordEvent(this.sql, {
         at: now,
         requestId: row.request_id,
         surface: row.surface,
@@ -408,7 +368,7 @@ export class TenantLimiter extends DurableObject<Env> {
         catalogVersion: row.catalog_version,
       });
     });
-    if (row.slot_open === 1) this.freeSlot(row.surface);
+    if (row.slot_open === 1) this.counters.freeSlot(row.surface);
     return this.afterEvent(settlement);
   }
 
@@ -424,9 +384,9 @@ export class TenantLimiter extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       refunded = this.sql.exec("INSERT OR IGNORE INTO refunds (request_id, at) VALUES (?, ?)", req.requestId, now).rowsWritten > 0;
       if (!refunded) return;
-      if (req.periodStart !== null) this.addToQuota(req.surface, req.periodStart, -req.charge.units, 0);
+      if (req.periodStart !== null) this.counters.addToQuota(req.surface, req.periodStart, -req.charge.units, 0);
       const c = req.charge;
-      this.recordEvent({ at: now, requestId: req.requestId, surface: req.surface, status: req.status, outcome: "voided", reason: req.reason, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives });
+      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: req.status, outcome: "voided", reason: req.reason, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives });
     });
     return this.afterEvent(refunded);
   }
@@ -462,7 +422,7 @@ export class TenantLimiter extends DurableObject<Env> {
       ((at) => (at === null ? null : at + REPORT_GRACE_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state = 'open'")),
       ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state != 'open'")),
       ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
-      this.pendingEvents() > 0 ? now + FLUSH_DELAY_MS : null,
+      pendingEvents(this.sql) > 0 ? now + FLUSH_DELAY_MS : null,
       this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
       ((at) => (at === null ? null : at + EVENT_RETENTION_MS + HOUR_MS))(next("SELECT MIN(hour) AS at FROM usage_history")),
     ].filter((at): at is number => at !== null);
@@ -488,7 +448,7 @@ export class TenantLimiter extends DurableObject<Env> {
     this.persistRefusals();
     let flushed = 0;
     for (;;) {
-      const from = this.flushedThrough();
+      const from = flushedThrough(this.sql);
       const events = this.sql
         .exec<EventRow>("SELECT seq, at, surface, outcome, early_retry, units, cost, savings, incentives, weight FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", from, FLUSH_BATCH)
         .toArray()
@@ -504,7 +464,7 @@ export class TenantLimiter extends DurableObject<Env> {
           "INSERT INTO meta (name, value) VALUES ('flushed_through', ?) ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
           watermark,
         );
-        this.compactThrough(watermark);
+        compactThrough(this.sql, watermark);
       });
       flushed += events.filter((e) => e.seq <= watermark).length;
     }
@@ -519,7 +479,7 @@ export class TenantLimiter extends DurableObject<Env> {
     const tenant = this.tenant;
     if (!tenant) return {};
     return Object.fromEntries(
-      Object.entries(terms).map(([surface, t]) => [surface, this.limitsOf(effectivePolicy(tenant, surface, t), now)]),
+      Object.entries(terms).map(([surface, t]) => [surface, this.counters.limitsOf(effectivePolicy(tenant, surface, t), now)]),
     );
   }
 
@@ -530,18 +490,7 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   reset(surface: string | null, what: "rate" | "quota" | "all"): void {
-    const where = surface === null ? "" : " WHERE surface = ?";
-    const args = surface === null ? [] : [surface];
-    const mine = (s: string) => surface === null || s === surface;
-    this.ctx.storage.transactionSync(() => {
-      if (what !== "quota") this.sql.exec(`DELETE FROM buckets${where}`, ...args);
-      // Reservations of requests in flight stay: they settle against the fresh counter.
-      if (what !== "rate") this.sql.exec(`UPDATE quotas SET used = 0${where}`, ...args);
-      if (what !== "quota") this.sql.exec(`DELETE FROM retry_after${where}`, ...args);
-    });
-    if (what !== "quota") for (const s of [...this.buckets.keys()]) if (mine(s)) this.buckets.delete(s);
-    if (what !== "quota") for (const s of [...this.retryAfterUntil.keys()]) if (mine(s)) this.retryAfterUntil.delete(s);
-    if (what !== "rate") for (const [k, counter] of this.quotas) if (mine(k.slice(0, k.indexOf("\u0000")))) counter.used = 0;
+    this.counters.reset(surface, what, (write) => this.ctx.storage.transactionSync(write));
   }
 
   // ---- internals ----------------------------------------------------------------------------------
@@ -559,16 +508,16 @@ export class TenantLimiter extends DurableObject<Env> {
       for (const row of due) {
         if (row.state !== "open") {
           this.sql.exec("DELETE FROM admissions WHERE id = ?", row.id);
-          if (row.slot_open === 1) this.freeSlot(row.surface);
+          if (row.slot_open === 1) this.counters.freeSlot(row.surface);
           continue;
         }
         const provisional = row.provisional === null ? null : (JSON.parse(row.provisional) as Charge);
         const settlement: Settlement = provisional ? settlementOf(provisional) : { ...nothingCharged, charged: true };
-        if (row.period_start !== null) this.addToQuota(row.surface, row.period_start, settlement.units, -row.reserved);
+        if (row.period_start !== null) this.counters.addToQuota(row.surface, row.period_start, settlement.units, -row.reserved);
         if (row.idempotency_key !== null) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
         this.sql.exec("UPDATE admissions SET state = 'expired', settlement = ?, reserved = 0, slot_open = 0 WHERE id = ?", JSON.stringify(settlement), row.id);
-        if (row.slot_open === 1) this.freeSlot(row.surface);
-        this.recordEvent({ at: now, requestId: row.request_id, surface: row.surface, status: 0, outcome: "unsettled", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
+        if (row.slot_open === 1) this.counters.freeSlot(row.surface);
+        recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: 0, outcome: "unsettled", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
       }
     });
   }
@@ -580,9 +529,9 @@ export class TenantLimiter extends DurableObject<Env> {
     let settlement: Settlement = recorded;
     this.ctx.storage.transactionSync(() => {
       settlement = settlementOf(chargeFor(policy, req.units!, row.position, req.signals));
-      if (row.period_start !== null) this.addToQuota(row.surface, row.period_start, settlement.units, 0);
+      if (row.period_start !== null) this.counters.addToQuota(row.surface, row.period_start, settlement.units, 0);
       this.sql.exec("UPDATE admissions SET settlement = ? WHERE id = ?", JSON.stringify({ ...settlement, late: true }), row.id);
-      this.recordEvent({ at: now, requestId: row.request_id, surface: row.surface, status: req.status, outcome: "late", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
+      recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: req.status, outcome: "late", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
     });
     return settlement;
   }
@@ -595,12 +544,12 @@ export class TenantLimiter extends DurableObject<Env> {
   private grantLease(policy: EffectivePolicy, periodStart: number | null, unitsPerPermit: number, catalogVersion: number, now: number): LeaseGrant | undefined {
     const terms = leaseTermsOf(policy);
     if (!terms) return undefined;
-    const counter = periodStart === null ? null : this.quotaCounter(policy.surface, periodStart);
-    const size = sizeLease(policy, this.buckets.get(policy.surface) ?? null, counter, unitsPerPermit, terms.permits, now);
+    const counter = periodStart === null ? null : this.counters.quotaCounter(policy.surface, periodStart);
+    const size = sizeLease(policy, this.counters.bucket(policy.surface), counter, unitsPerPermit, terms.permits, now);
     if (size.permits === 0) return undefined;
     const position = counter ? counter.used + counter.reserved : 0;
-    if (size.bucket) this.saveBucket(policy.surface, size.bucket);
-    if (periodStart !== null && size.units > 0) this.addToQuota(policy.surface, periodStart, 0, size.units);
+    if (size.bucket) this.counters.saveBucket(policy.surface, size.bucket);
+    if (periodStart !== null && size.units > 0) this.counters.addToQuota(policy.surface, periodStart, 0, size.units);
     this.leasesGranted++;
     const lease: LeaseGrant = {
       leaseId: crypto.randomUUID(),
@@ -638,14 +587,14 @@ export class TenantLimiter extends DurableObject<Env> {
     const usedUnits = report.usage.filter((u) => u.outcome === "charged").reduce((n, u) => n + u.units, 0);
     this.ctx.storage.transactionSync(() => {
       for (const u of report.usage) {
-        this.recordEvent({ at: now, requestId: "", surface: row.surface, status: 0, outcome: u.outcome, reason: "leased", weight: u.count, units: u.units, cost: u.cost, savings: u.savings, incentives: u.incentives, catalogVersion: row.catalog_version });
+        recordEvent(this.sql, { at: now, requestId: "", surface: row.surface, status: 0, outcome: u.outcome, reason: "leased", weight: u.count, units: u.units, cost: u.cost, savings: u.savings, incentives: u.incentives, catalogVersion: row.catalog_version });
       }
       if (row.period_start !== null) {
         // An unreported lease's units were all counted used; an open one's are still reserved.
-        if (row.state === "unreported") this.addToQuota(row.surface, row.period_start, usedUnits - row.units, 0);
-        else this.addToQuota(row.surface, row.period_start, usedUnits, -row.units);
+        if (row.state === "unreported") this.counters.addToQuota(row.surface, row.period_start, usedUnits - row.units, 0);
+        else this.counters.addToQuota(row.surface, row.period_start, usedUnits, -row.units);
       }
-      if (row.state === "unreported") this.recordEvent({ at: now, requestId: "", surface: row.surface, status: 0, outcome: "unreported", weight: -row.permits, catalogVersion: row.catalog_version });
+      if (row.state === "unreported") recordEvent(this.sql, { at: now, requestId: "", surface: row.surface, status: 0, outcome: "unreported", weight: -row.permits, catalogVersion: row.catalog_version });
       // Reported: nothing is left to do for it (a repeated report finds no row and changes nothing).
       this.sql.exec("DELETE FROM leases WHERE id = ?", report.leaseId);
     });
@@ -660,31 +609,14 @@ export class TenantLimiter extends DurableObject<Env> {
     const due = this.sql.exec<{ id: string; surface: string; period_start: number | null; permits: number; units: number; catalog_version: number }>("SELECT * FROM leases WHERE state = 'open' AND expires_at <= ?", now - REPORT_GRACE_MS).toArray();
     this.ctx.storage.transactionSync(() => {
       for (const row of due) {
-        if (row.period_start !== null) this.addToQuota(row.surface, row.period_start, row.units, -row.units);
-        this.recordEvent({ at: now, requestId: "", surface: row.surface, status: 0, outcome: "unreported", weight: row.permits, catalogVersion: row.catalog_version });
+        if (row.period_start !== null) this.counters.addToQuota(row.surface, row.period_start, row.units, -row.units);
+        recordEvent(this.sql, { at: now, requestId: "", surface: row.surface, status: 0, outcome: "unreported", weight: row.permits, catalogVersion: row.catalog_version });
         this.sql.exec("UPDATE leases SET state = 'unreported' WHERE id = ?", row.id);
       }
       this.sql.exec("DELETE FROM leases WHERE state != 'open' AND expires_at <= ?", now - LATE_SETTLE_MS);
     });
   }
 
-  /**
-   * Flushed usage events become hourly aggregates (per surface, outcome, reason, status, early
-   * retry, incentive set and catalog version), kept USAGE_EVENT_DAYS: the limiter's storage then
-   * grows with that variety, not with traffic (CONTRACT §6).
-   */
-  private compactThrough(watermark: number): void {
-    this.sql.exec(
-      `INSERT INTO usage_history (hour, surface, outcome, reason, status, early_retry, incentives, catalog_version, requests, units, cost, savings)
-       SELECT at - (at % ${HOUR_MS}), COALESCE(surface, ''), outcome, COALESCE(reason, ''), status, early_retry, COALESCE(incentives, ''),
-              COALESCE(catalog_version, -1), SUM(weight), SUM(units), SUM(cost), SUM(savings)
-       FROM usage_events WHERE seq <= ? GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-       ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, units = units + excluded.units,
-         cost = cost + excluded.cost, savings = savings + excluded.savings`,
-      watermark,
-    );
-    this.sql.exec("DELETE FROM usage_events WHERE seq <= ?", watermark);
-  }
 
   /**
    * The surface's terms for the request's catalog version: as sent, or as kept from an earlier
@@ -708,7 +640,7 @@ export class TenantLimiter extends DurableObject<Env> {
     this.pendingRefusals.clear();
     this.ctx.storage.transactionSync(() => {
       for (const p of pending) {
-        this.recordEvent({ at: p.at, requestId: "", surface: p.surface, status: p.status, outcome: "rejected", reason: p.code, weight: p.count, ...(p.catalogVersion !== null && { catalogVersion: p.catalogVersion }) });
+        recordEvent(this.sql, { at: p.at, requestId: "", surface: p.surface, status: p.status, outcome: "rejected", reason: p.code, weight: p.count, ...(p.catalogVersion !== null && { catalogVersion: p.catalogVersion }) });
       }
     });
   }
@@ -752,13 +684,9 @@ export class TenantLimiter extends DurableObject<Env> {
     return result;
   }
 
-  private flushedThrough(): number {
-    return this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'flushed_through'").toArray()[0]?.value ?? 0;
-  }
 
-  private pendingEvents(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage_events WHERE seq > ?", this.flushedThrough()).one().n;
-  }
+
+
 
   /** The strong check of a key and its tenant (CONTRACT §3.1, §4): null when they may proceed. */
   private checkPrincipal(keyId: string, now: number): { code: RefusalCode; detail: string } | null {
@@ -771,120 +699,4 @@ export class TenantLimiter extends DurableObject<Env> {
     return null;
   }
 
-  private limitsOf(policy: EffectivePolicy, now: number): SurfaceLimits {
-    const inFlight = this.slots.get(policy.surface) ?? 0;
-    const limits: SurfaceLimits = { inFlight };
-    if (policy.rate) {
-      const state = refill(this.buckets.get(policy.surface) ?? null, policy.rate, now);
-      limits.rate = { ...bucketView(state, policy.rate), window: policy.rate.window };
-    }
-    if (policy.quota) {
-      const bounds = periodBounds(policy.quota.period, now);
-      const counter = this.quotaCounter(policy.surface, bounds.start);
-      limits.quota = {
-        limit: policy.quota.limit,
-        used: counter.used,
-        remaining: Math.max(0, policy.quota.limit - counter.used - counter.reserved),
-        periodStart: new Date(bounds.start).toISOString(),
-        periodEnd: new Date(bounds.end).toISOString(),
-        reset: secondsToPeriodEnd(policy.quota.period, now),
-        period: policy.quota.period,
-      };
-    }
-    if (policy.concurrency !== undefined) limits.concurrency = { limit: policy.concurrency, inFlight };
-    return limits;
-  }
-
-  /** What the decision reads of a surface: all of it in memory (the quota counter loaded once). */
-  private surfaceState(surface: string, _now: number): SurfaceState {
-    return {
-      bucket: this.buckets.get(surface) ?? null,
-      quota: (periodStart) => this.quotaCounter(surface, periodStart),
-      inFlight: this.slots.get(surface) ?? 0,
-    };
-  }
-
-  /**
-   * Open concurrency slots (an admission's slot is freed by its settle, or at its lease's end by
-   * the alarm: a Worker that died never holds one longer than that).
-   */
-  private freeSlot(surface: string): void {
-    const n = (this.slots.get(surface) ?? 0) - 1;
-    if (n > 0) this.slots.set(surface, n);
-    else this.slots.delete(surface);
-  }
-
-  private saveBucket(surface: string, state: BucketState): void {
-    this.sql.exec("INSERT OR REPLACE INTO buckets (surface, tokens, updated_at) VALUES (?, ?, ?)", surface, state.tokens, state.updatedAt);
-    this.buckets.set(surface, state);
-  }
-
-  /** The counter of one period, read from SQLite once and then kept in memory. */
-  private quotaCounter(surface: string, periodStart: number): QuotaCounter {
-    const id = `${surface}\u0000${periodStart}`;
-    let counter = this.quotas.get(id);
-    if (!counter) {
-      const row = this.sql.exec<{ used: number; reserved: number }>("SELECT used, reserved FROM quotas WHERE surface = ? AND period_start = ?", surface, periodStart).toArray()[0];
-      counter = row ? { used: row.used, reserved: row.reserved } : { used: 0, reserved: 0 };
-      if (this.quotas.size > 1000) this.quotas.clear(); // old periods and surfaces: reread on demand
-      this.quotas.set(id, counter);
-    }
-    return counter;
-  }
-
-  /** Moves a quota counter (inside the caller's transaction), in SQLite and in memory alike. */
-  private addToQuota(surface: string, periodStart: number, used: number, reserved: number): void {
-    const counter = this.quotaCounter(surface, periodStart);
-    counter.used = Math.max(0, counter.used + used);
-    counter.reserved = Math.max(0, counter.reserved + reserved);
-    this.sql.exec(
-      "INSERT INTO quotas (surface, period_start, used, reserved) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET used = excluded.used, reserved = excluded.reserved",
-      surface,
-      periodStart,
-      counter.used,
-      counter.reserved,
-    );
-  }
-
-  /** Whether this refusal came before the Retry-After last given on the surface (CONTRACT §2). */
-  private noteRetryAfter(surface: string, now: number, retryAfter: number): boolean {
-    const until = this.retryAfterUntil.get(surface);
-    const early = until !== undefined && now < until;
-    this.sql.exec("INSERT OR REPLACE INTO retry_after (surface, until) VALUES (?, ?)", surface, now + retryAfter * 1000);
-    this.retryAfterUntil.set(surface, now + retryAfter * 1000);
-    return early;
-  }
-
-  private recordEvent(e: {
-    at: number;
-    requestId: string;
-    surface: string | null;
-    status: number;
-    outcome: UsageOutcome;
-    reason?: string;
-    earlyRetry?: boolean;
-    units?: number;
-    cost?: number;
-    savings?: number;
-    incentives?: string[];
-    catalogVersion?: number;
-    weight?: number;
-  }): void {
-    this.sql.exec(
-      "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      e.at,
-      e.requestId,
-      e.surface,
-      e.status,
-      e.outcome,
-      e.reason ?? null,
-      e.earlyRetry ? 1 : 0,
-      e.units ?? 0,
-      e.cost ?? 0,
-      e.savings ?? 0,
-      e.incentives && e.incentives.length > 0 ? JSON.stringify(e.incentives) : null,
-      e.catalogVersion ?? null,
-      e.weight ?? 1,
-    );
-  }
 }

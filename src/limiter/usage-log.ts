@@ -1,0 +1,92 @@
+// The limiter's usage events (CONTRACT §5, §6): one row per request (or per aggregate of refusals
+// or leased requests), flushed to the D1 rollups, then compacted into hourly aggregates.
+import type { UsageEvent, UsageOutcome } from "../metering/rollup";
+
+export const HOUR_MS = 60 * 60 * 1000;
+
+export interface EventRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  at: number;
+  surface: string | null;
+  outcome: UsageOutcome;
+  early_retry: number;
+  units: number;
+  cost: number;
+  savings: number;
+  incentives: string | null;
+  weight: number;
+}
+
+export const eventOf = (r: EventRow): UsageEvent => ({
+  seq: r.seq,
+  at: r.at,
+  surface: r.surface,
+  outcome: r.outcome,
+  earlyRetry: r.early_retry === 1,
+  units: r.units,
+  cost: r.cost,
+  savings: r.savings,
+  incentives: r.incentives === null ? [] : (JSON.parse(r.incentives) as string[]),
+  weight: r.weight,
+});
+
+export interface NewEvent {
+  at: number;
+  requestId: string;
+  surface: string | null;
+  status: number;
+  outcome: UsageOutcome;
+  reason?: string;
+  earlyRetry?: boolean;
+  units?: number;
+  cost?: number;
+  savings?: number;
+  incentives?: string[];
+  catalogVersion?: number;
+  weight?: number;
+}
+
+export function recordEvent(sql: SqlStorage, e: NewEvent): void {
+  sql.exec(
+    "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    e.at,
+    e.requestId,
+    e.surface,
+    e.status,
+    e.outcome,
+    e.reason ?? null,
+    e.earlyRetry ? 1 : 0,
+    e.units ?? 0,
+    e.cost ?? 0,
+    e.savings ?? 0,
+    e.incentives && e.incentives.length > 0 ? JSON.stringify(e.incentives) : null,
+    e.catalogVersion ?? null,
+    e.weight ?? 1,
+  );
+}
+
+export function flushedThrough(sql: SqlStorage): number {
+  return sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'flushed_through'").toArray()[0]?.value ?? 0;
+}
+
+export function pendingEvents(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage_events WHERE seq > ?", flushedThrough(sql)).one().n;
+}
+
+/**
+ * Flushed usage events become hourly aggregates (per surface, outcome, reason, status, early
+ * retry, incentive set and catalog version), kept USAGE_EVENT_DAYS: the limiter's storage then
+ * grows with that variety, not with traffic (CONTRACT §6).
+ */
+export function compactThrough(sql: SqlStorage, watermark: number): void {
+  sql.exec(
+    `INSERT INTO usage_history (hour, surface, outcome, reason, status, early_retry, incentives, catalog_version, requests, units, cost, savings)
+     SELECT at - (at % ${HOUR_MS}), COALESCE(surface, ''), outcome, COALESCE(reason, ''), status, early_retry, COALESCE(incentives, ''),
+            COALESCE(catalog_version, -1), SUM(weight), SUM(units), SUM(cost), SUM(savings)
+     FROM usage_events WHERE seq <= ? GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+     ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, units = units + excluded.units,
+       cost = cost + excluded.cost, savings = savings + excluded.savings`,
+    watermark,
+  );
+  sql.exec("DELETE FROM usage_events WHERE seq <= ?", watermark);
+}
