@@ -132,5 +132,4 @@ export class AdmissionCounters {
     if (what !== "quota") for (const s of [...this.retryAfterUntil.keys()]) if (mine(s)) this.retryAfterUntil.delete(s);
     if (what !== "rate") for (const [k, counter] of this.quotas) if (mine(k.slice(0, k.indexOf("\u0000")))) counter.used = 0;
   }
-
 }

@@ -10,7 +10,7 @@ import { problemStatus } from "../problems";
 import { chargeFor, type Charge } from "../pricing/charge";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
 import { decide } from "./decide";
-import { leaseTermsOf, REPORT_GRACE_MS, sizeLease } from "./leases";
+import { REPORT_GRACE_MS } from "./leases";
 import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./policy";
 import type {
   AdmitRequest,
@@ -35,6 +35,7 @@ import { flushToD1 } from "../metering/flush";
 import { rollUp } from "../metering/rollup";
 import { writeUsageSummary } from "../metering/summary";
 import { AdmissionCounters } from "./counters";
+import { LeaseBook, UNREPORTED_KEPT_MS } from "./lease-book";
 import { compactThrough, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, type EventRow } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
@@ -109,11 +110,12 @@ export class TenantLimiter extends DurableObject<Env> {
   private refusalBucket: BucketState | null = null;
   /** Buckets, quota counters, in-flight counts and Retry-After, in memory (counters.ts). */
   private counters!: AdmissionCounters;
+  /** Leases of permits held by isolates (lease-book.ts). */
+  private leases!: LeaseBook;
   /** Surface terms by catalog version and surface (see termsOf). */
   private terms = new Map<string, SurfaceTerms>();
   /** Calls since this instance started (`stats`): what the request path costs the object. */
   private calls: LimiterStats["calls"] = { admit: 0, settle: 0, refund: 0, reportLease: 0, refuse: 0, quote: 0 };
-  private leasesGranted = 0;
   private readonly startedAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -127,6 +129,7 @@ export class TenantLimiter extends DurableObject<Env> {
         this.keys.set(k.id, { expiresAt: k.expires_at, revokedAt: k.revoked_at });
       }
       this.counters = new AdmissionCounters(this.sql);
+      this.leases = new LeaseBook(ctx.storage, this.counters);
     });
   }
 
@@ -179,7 +182,7 @@ export class TenantLimiter extends DurableObject<Env> {
     const terms = this.termsOf(req);
     if (!terms) return { kind: "terms-needed" };
     const policy = effectivePolicy(tenant, req.surface, terms);
-    for (const report of req.lease?.reports ?? []) this.applyLeaseReport(report, now);
+    for (const report of req.lease?.reports ?? []) this.leases.applyReport(report, now);
 
     const refuse = (r: Omit<Refusal, "kind">): Refusal => {
       const early = problemStatus[r.code] === 429 ? this.counters.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
@@ -216,7 +219,7 @@ export class TenantLimiter extends DurableObject<Env> {
         if (bucket) this.counters.saveBucket(req.surface, bucket);
         if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, charge.units, 0);
         recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion });
-        if (req.lease) lease = this.grantLease(policy, periodStart, req.units!, req.catalogVersion, now);
+        if (req.lease) lease = this.leases.grant(policy, periodStart, req.units!, req.catalogVersion, now);
       });
       const limits = this.counters.limitsOf(policy, now);
       if (lease) {
@@ -395,7 +398,7 @@ export class TenantLimiter extends DurableObject<Env> {
   async reportLeases(reports: LeaseReport[]): Promise<void> {
     this.calls.reportLease++;
     const now = this.clock.now();
-    for (const report of reports) this.applyLeaseReport(report, now);
+    for (const report of reports) this.leases.applyReport(report, now);
     await this.afterEvent(undefined);
   }
 
@@ -408,7 +411,7 @@ export class TenantLimiter extends DurableObject<Env> {
     this.nextAlarm = undefined;
     const now = this.clock.now();
     this.expireAdmissions(now);
-    this.expireLeases(now);
+    this.leases.expire(now);
     this.persistRefusals();
     await this.flush();
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
@@ -420,7 +423,7 @@ export class TenantLimiter extends DurableObject<Env> {
       ((at) => (at === null ? null : at + REFUND_MEMORY_MS))(next("SELECT MIN(at) AS at FROM refunds")),
       next("SELECT MIN(expires_at) AS at FROM admissions WHERE state != 'expired'"),
       ((at) => (at === null ? null : at + REPORT_GRACE_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state = 'open'")),
-      ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state != 'open'")),
+      ((at) => (at === null ? null : at + UNREPORTED_KEPT_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state != 'open'")),
       ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
       pendingEvents(this.sql) > 0 ? now + FLUSH_DELAY_MS : null,
       this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
@@ -486,7 +489,7 @@ export class TenantLimiter extends DurableObject<Env> {
   stats(): LimiterStats {
     const tables = ["admissions", "usage_events", "usage_history", "idempotency", "leases", "refunds", "quotas", "buckets", "keys"];
     const rows = Object.fromEntries(tables.map((t) => [t, this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n]));
-    return { since: new Date(this.startedAt).toISOString(), calls: { ...this.calls }, leasesGranted: this.leasesGranted, storage: { bytes: this.sql.databaseSize, rows } };
+    return { since: new Date(this.startedAt).toISOString(), calls: { ...this.calls }, leasesGranted: this.leases.granted, storage: { bytes: this.sql.databaseSize, rows } };
   }
 
   reset(surface: string | null, what: "rate" | "quota" | "all"): void {
@@ -535,88 +538,6 @@ export class TenantLimiter extends DurableObject<Env> {
     });
     return settlement;
   }
-
-  /**
-   * Permits for the isolate's next requests on a leased surface (CONTRACT §6), inside the
-   * admission's transaction: rate tokens taken now, quota units reserved until the lease is
-   * reported. Null when none can be granted (the bucket or a blocking quota is empty).
-   */
-  private grantLease(policy: EffectivePolicy, periodStart: number | null, unitsPerPermit: number, catalogVersion: number, now: number): LeaseGrant | undefined {
-    const terms = leaseTermsOf(policy);
-    if (!terms) return undefined;
-    const counter = periodStart === null ? null : this.counters.quotaCounter(policy.surface, periodStart);
-    const size = sizeLease(policy, this.counters.bucket(policy.surface), counter, unitsPerPermit, terms.permits, now);
-    if (size.permits === 0) return undefined;
-    const position = counter ? counter.used + counter.reserved : 0;
-    if (size.bucket) this.counters.saveBucket(policy.surface, size.bucket);
-    if (periodStart !== null && size.units > 0) this.counters.addToQuota(policy.surface, periodStart, 0, size.units);
-    this.leasesGranted++;
-    const lease: LeaseGrant = {
-      leaseId: crypto.randomUUID(),
-      surface: policy.surface,
-      permits: size.permits,
-      units: size.units,
-      periodStart,
-      position,
-      expiresAt: now + Math.round(terms.seconds * 1000),
-      policy,
-      limits: { inFlight: 0 },
-    };
-    this.sql.exec(
-      "INSERT INTO leases (id, surface, period_start, permits, units, granted_at, expires_at, catalog_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      lease.leaseId,
-      lease.surface,
-      periodStart,
-      lease.permits,
-      lease.units,
-      now,
-      lease.expiresAt,
-      catalogVersion,
-    );
-    return lease;
-  }
-
-  /**
-   * A lease's usage: recorded as weighted usage events, its used units moved from reserved to
-   * used and the rest given back to the quota, its row deleted. Idempotent. A lease already counted unreported
-   * (its report came after the grace) is corrected: its permits leave `unreported`.
-   */
-  private applyLeaseReport(report: LeaseReport, now: number): void {
-    const row = this.sql.exec<{ surface: string; period_start: number | null; permits: number; units: number; state: string; catalog_version: number }>("SELECT * FROM leases WHERE id = ?", report.leaseId).toArray()[0];
-    if (!row || row.state === "reported") return;
-    const usedUnits = report.usage.filter((u) => u.outcome === "charged").reduce((n, u) => n + u.units, 0);
-    this.ctx.storage.transactionSync(() => {
-      for (const u of report.usage) {
-        recordEvent(this.sql, { at: now, requestId: "", surface: row.surface, status: 0, outcome: u.outcome, reason: "leased", weight: u.count, units: u.units, cost: u.cost, savings: u.savings, incentives: u.incentives, catalogVersion: row.catalog_version });
-      }
-      if (row.period_start !== null) {
-        // An unreported lease's units were all counted used; an open one's are still reserved.
-        if (row.state === "unreported") this.counters.addToQuota(row.surface, row.period_start, usedUnits - row.units, 0);
-        else this.counters.addToQuota(row.surface, row.period_start, usedUnits, -row.units);
-      }
-      if (row.state === "unreported") recordEvent(this.sql, { at: now, requestId: "", surface: row.surface, status: 0, outcome: "unreported", weight: -row.permits, catalogVersion: row.catalog_version });
-      // Reported: nothing is left to do for it (a repeated report finds no row and changes nothing).
-      this.sql.exec("DELETE FROM leases WHERE id = ?", report.leaseId);
-    });
-  }
-
-  /**
-   * Leases whose holder did not report within REPORT_GRACE_MS of their end: their permits count
-   * `unreported`, and their quota units stay used (what happened with them is unknown, and
-   * admission must never exceed a limit). Old lease rows are deleted.
-   */
-  private expireLeases(now: number): void {
-    const due = this.sql.exec<{ id: string; surface: string; period_start: number | null; permits: number; units: number; catalog_version: number }>("SELECT * FROM leases WHERE state = 'open' AND expires_at <= ?", now - REPORT_GRACE_MS).toArray();
-    this.ctx.storage.transactionSync(() => {
-      for (const row of due) {
-        if (row.period_start !== null) this.counters.addToQuota(row.surface, row.period_start, row.units, -row.units);
-        recordEvent(this.sql, { at: now, requestId: "", surface: row.surface, status: 0, outcome: "unreported", weight: row.permits, catalogVersion: row.catalog_version });
-        this.sql.exec("UPDATE leases SET state = 'unreported' WHERE id = ?", row.id);
-      }
-      this.sql.exec("DELETE FROM leases WHERE state != 'open' AND expires_at <= ?", now - LATE_SETTLE_MS);
-    });
-  }
-
 
   /**
    * The surface's terms for the request's catalog version: as sent, or as kept from an earlier
