@@ -7,11 +7,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { systemClock, type Clock } from "../clock";
 import { problemStatus } from "../problems";
-import { chargeFor, type Charge } from "../pricing/charge";
+import { chargeFor } from "../pricing/charge";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
 import { decide } from "./decide";
 import { REPORT_GRACE_MS } from "./leases";
-import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./policy";
+import { effectivePolicy, type SurfaceTerms } from "./policy";
 import type {
   AdmitRequest,
   AdmitResult,
@@ -36,51 +36,24 @@ import { rollUp } from "../metering/rollup";
 import { writeUsageSummary } from "../metering/summary";
 import { AdmissionCounters } from "./counters";
 import { LeaseBook, UNREPORTED_KEPT_MS } from "./lease-book";
+import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
 import { compactThrough, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, type EventRow } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
 export type * from "./protocol";
 
-const nothingCharged: Settlement = { charged: false, units: 0, cost: 0, savings: 0, incentives: [] };
 
-interface AdmissionRow extends Record<string, SqlStorageValue> {
-  id: string;
-  position: number;
-  surface: string;
-  request_id: string;
-  policy: string;
-  period_start: number | null;
-  reserved: number;
-  expires_at: number;
-  slot_open: number;
-  state: "open" | "settled" | "expired";
-  units: number | null;
-  provisional: string | null;
-  settlement: string | null;
-  catalog_version: number;
-  idempotency_key: string | null;
-}
 
 /** Usage events are flushed to the D1 rollups this long after they are recorded (at most). */
 export const FLUSH_DELAY_MS = 5_000;
 const FLUSH_BATCH = 500;
 /** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §6 USAGE_EVENT_DAYS default). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-/** An admission settled by its lease's end is kept this long so a late settle corrects it, not doubles it. */
-export const LATE_SETTLE_MS = 60 * 60 * 1000;
 /** Refusals before admission (no surface, invalid body) are counted in memory and written at most this often. */
 export const REFUSAL_PERSIST_MS = 1_000;
 /** Refusals before admission are limited per tenant: a flood of them is itself refused (issue 8, row 8). */
 export const REFUSAL_RATE = { limit: 20, window: 1, burst: 100 } as const;
 
-/** A settlement as an expired admission's row keeps it: `late` once a late settle added its units. */
-interface StoredSettlement extends Settlement {
-  late?: boolean;
-}
-
-const publicSettlement = ({ charged, units, cost, savings, incentives }: StoredSettlement): Settlement => ({ charged, units, cost, savings, incentives });
-
-const settlementOf = (c: Charge): Settlement => ({ charged: true, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives });
 
 /** Refunds are remembered this long, so a refund retried after a lost answer counts once. */
 const REFUND_MEMORY_MS = 24 * 60 * 60 * 1000;
@@ -112,6 +85,8 @@ export class TenantLimiter extends DurableObject<Env> {
   private counters!: AdmissionCounters;
   /** Leases of permits held by isolates (lease-book.ts). */
   private leases!: LeaseBook;
+  /** Held admissions, their settlement and refunds (admissions.ts). */
+  private admissions!: AdmissionBook;
   /** Surface terms by catalog version and surface (see termsOf). */
   private terms = new Map<string, SurfaceTerms>();
   /** Calls since this instance started (`stats`): what the request path costs the object. */
@@ -130,6 +105,7 @@ export class TenantLimiter extends DurableObject<Env> {
       }
       this.counters = new AdmissionCounters(this.sql);
       this.leases = new LeaseBook(ctx.storage, this.counters);
+      this.admissions = new AdmissionBook(ctx.storage, this.counters);
     });
   }
 
@@ -333,65 +309,17 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   /**
-   * Settles a held admission once its answer has ended (CONTRACT §6: after the response started,
-   * off the critical path): charges its units (null: the origin failed, or Tollgate refused after
-   * admission, and nothing is charged), frees its slot, keeps or frees its idempotency record, and
-   * records its usage event — one transaction. It prices with the position the admission held, so
-   * the charge equals the one the Worker computed for the answer's headers. Idempotent: settling
-   * twice answers the first settlement. An admission the limiter already settled at the end of its
-   * lease keeps that charge, except that units measured from the response, which the lease's end
-   * charged as 0, are added by a late settle.
+   * Settles a held admission once its answer has ended (CONTRACT §6; admissions.ts). Idempotent.
    */
   async settle(req: SettleRequest): Promise<Settlement> {
     this.calls.settle++;
-    const now = this.clock.now();
-    const row = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE id = ?", req.admissionId).toArray()[0];
-    if (!row) return nothingCharged; // settled at its lease's end long ago: not found any more
-    if (row.state === "settled") return publicSettlement(JSON.parse(row.settlement!) as StoredSettlement);
-    const policy = JSON.parse(row.policy) as EffectivePolicy;
-    if (row.state === "expired") return this.afterEvent(this.settleLate(row, policy, req, now));
-
-    const settlement: Settlement = req.units === null ? nothingCharged : settlementOf(chargeFor(policy, req.units, row.position, req.signals));
-    this.ctx.storage.transactionSync(() => {
-      if (row.period_start !== null) this.counters.addToQuota(row.surface, row.period_start, settlement.units, -row.reserved);
-      if (row.idempotency_key !== null) this.settleIdempotency(row, req);
-      // Settled: nothing is left to do for it, so its row goes (storage stays bounded, CONTRACT §6).
-      this.sql.exec("DELETE FROM admissions WHERE id = ?", row.id);
-      recordEvent(this.sql, {
-        at: now,
-        requestId: row.request_id,
-        surface: row.surface,
-        status: req.status,
-        outcome: settlement.charged ? "charged" : (req.outcome ?? "failed"),
-        ...(req.reason !== undefined && { reason: req.reason }),
-        units: settlement.units,
-        cost: settlement.cost,
-        savings: settlement.savings,
-        incentives: settlement.incentives,
-        catalogVersion: row.catalog_version,
-      });
-    });
-    if (row.slot_open === 1) this.counters.freeSlot(row.surface);
-    return this.afterEvent(settlement);
+    return this.afterEvent(this.admissions.settle(req, this.clock.now()));
   }
 
-  /**
-   * A charged admission whose origin failed (≥ 500, unreachable, timed out, an invalid status, a
-   * body broken off): the charge is taken back and the request counted failed, not charged.
-   * Idempotent by request id. Answers false when it was already refunded.
-   */
+  /** Takes back the charge of an admission charged at admission whose origin failed (admissions.ts). Idempotent. */
   async refund(req: RefundRequest): Promise<boolean> {
     this.calls.refund++;
-    const now = this.clock.now();
-    let refunded = false;
-    this.ctx.storage.transactionSync(() => {
-      refunded = this.sql.exec("INSERT OR IGNORE INTO refunds (request_id, at) VALUES (?, ?)", req.requestId, now).rowsWritten > 0;
-      if (!refunded) return;
-      if (req.periodStart !== null) this.counters.addToQuota(req.surface, req.periodStart, -req.charge.units, 0);
-      const c = req.charge;
-      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: req.status, outcome: "voided", reason: req.reason, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives });
-    });
-    return this.afterEvent(refunded);
+    return this.afterEvent(this.admissions.refund(req, this.clock.now()));
   }
 
   /** Lease reports that did not travel with a lease request (their holder asked for no new one). */
@@ -410,7 +338,7 @@ export class TenantLimiter extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.nextAlarm = undefined;
     const now = this.clock.now();
-    this.expireAdmissions(now);
+    this.admissions.expire(now);
     this.leases.expire(now);
     this.persistRefusals();
     await this.flush();
@@ -499,47 +427,6 @@ export class TenantLimiter extends DurableObject<Env> {
   // ---- internals ----------------------------------------------------------------------------------
 
   /**
-   * CONTRACT §6: an admission never settled is settled at its lease's end — slot and idempotency
-   * key freed, request-known units charged at the price computed at admission, units measured
-   * from the response charged as 0, counted `unsettled`. Its row stays LATE_SETTLE_MS so a settle
-   * that arrives after all corrects it instead of counting it twice; settled rows are deleted.
-   */
-  private expireAdmissions(now: number): void {
-    const due = this.sql.exec<AdmissionRow>("SELECT * FROM admissions WHERE (state != 'expired' AND expires_at <= ?) OR (state = 'expired' AND expires_at <= ?)", now, now - LATE_SETTLE_MS).toArray();
-    if (due.length === 0) return;
-    this.ctx.storage.transactionSync(() => {
-      for (const row of due) {
-        if (row.state !== "open") {
-          this.sql.exec("DELETE FROM admissions WHERE id = ?", row.id);
-          if (row.slot_open === 1) this.counters.freeSlot(row.surface);
-          continue;
-        }
-        const provisional = row.provisional === null ? null : (JSON.parse(row.provisional) as Charge);
-        const settlement: Settlement = provisional ? settlementOf(provisional) : { ...nothingCharged, charged: true };
-        if (row.period_start !== null) this.counters.addToQuota(row.surface, row.period_start, settlement.units, -row.reserved);
-        if (row.idempotency_key !== null) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
-        this.sql.exec("UPDATE admissions SET state = 'expired', settlement = ?, reserved = 0, slot_open = 0 WHERE id = ?", JSON.stringify(settlement), row.id);
-        if (row.slot_open === 1) this.counters.freeSlot(row.surface);
-        recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: 0, outcome: "unsettled", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
-      }
-    });
-  }
-
-  /** A settle after the lease's end: only units measured from the response are still added. */
-  private settleLate(row: AdmissionRow, policy: EffectivePolicy, req: SettleRequest, now: number): Settlement {
-    const recorded = JSON.parse(row.settlement!) as StoredSettlement;
-    if (row.units !== null || req.units === null || req.units === 0 || recorded.late) return publicSettlement(recorded);
-    let settlement: Settlement = recorded;
-    this.ctx.storage.transactionSync(() => {
-      settlement = settlementOf(chargeFor(policy, req.units!, row.position, req.signals));
-      if (row.period_start !== null) this.counters.addToQuota(row.surface, row.period_start, settlement.units, 0);
-      this.sql.exec("UPDATE admissions SET settlement = ? WHERE id = ?", JSON.stringify({ ...settlement, late: true }), row.id);
-      recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: req.status, outcome: "late", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
-    });
-    return settlement;
-  }
-
-  /**
    * The surface's terms for the request's catalog version: as sent, or as kept from an earlier
    * request (each isolate sends them once per version and surface, so the hot path need not
    * serialise them on every call).
@@ -568,25 +455,6 @@ export class TenantLimiter extends DurableObject<Env> {
 
   private idempotencyRow(key: string): IdempotencyRow | undefined {
     return this.sql.exec<IdempotencyRow>("SELECT * FROM idempotency WHERE key = ?", key).toArray()[0];
-  }
-
-  /** Keeps the answer of a request that completed below 500; otherwise frees the key for a retry. */
-  private settleIdempotency(row: AdmissionRow, req: SettleRequest): void {
-    const keep = req.units !== null && req.status < 500 && req.response !== undefined;
-    if (!keep) {
-      this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
-      return;
-    }
-    const r = req.response!;
-    this.sql.exec(
-      "UPDATE idempotency SET state = 'done', status = ?, status_text = ?, headers = ?, body = ? WHERE key = ? AND admission_id = ?",
-      r.status,
-      r.statusText,
-      JSON.stringify(r.headers),
-      r.body,
-      row.idempotency_key,
-      row.id,
-    );
   }
 
   /** Makes sure an alarm fires no later than `at`. */
