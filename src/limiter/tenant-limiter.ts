@@ -44,13 +44,8 @@ export type * from "./protocol";
 
 
 
-/**
- * Usage events are flushed to the D1 rollups this long after they are recorded (at most). Usage
- * reads flush first (read-your-writes), so this only sets how stale the KV month summary may be;
- * a flush costs a D1 batch and a KV write whatever it carries, so a quiet tenant's events wait to
- * travel together (issue 15: 100 tenants at a few requests a second each).
- */
-export const FLUSH_DELAY_MS = 30_000;
+/** Usage events are flushed to the D1 rollups this long after they are recorded (at most). */
+export const FLUSH_DELAY_MS = 5_000;
 const FLUSH_BATCH = 500;
 /** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §6 USAGE_EVENT_DAYS default). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
