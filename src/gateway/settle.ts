@@ -72,6 +72,9 @@ function chargeOf(admission: Answering, units: number | null, signals: PatternSi
   return chargeFor(admission.policy, units, admission.position, signals);
 }
 
+/** Answers declaring at most this many bytes are read whole before they are relayed. */
+export const SMALL_BODY_BYTES = 64 * 1024;
+
 /** Bytes as units: a body longer than MAX_UNITS_PER_REQUEST is charged at that bound (docs/catalog-bounds.md). */
 const streamedUnits = (bytes: number) => Math.min(bytes, MAX_UNITS_PER_REQUEST);
 
@@ -127,6 +130,19 @@ export async function settleResponse(ctx: SettleContext, origin: Response, extra
   let body: ReadableStream<Uint8Array> | ArrayBuffer | null = origin.body;
   let kept: StoredResponse | undefined;
   let bufferedBytes: number | null = null;
+  const declared = Number(origin.headers.get("content-length") ?? NaN);
+  if (!ctx.keepResponse && origin.body && declared <= SMALL_BODY_BYTES) {
+    // A small answer is read whole before it is relayed: one native read instead of a relay per
+    // chunk, and an origin that breaks it off gets 502 with nothing sent (issue 8) — never a
+    // broken stream to the client.
+    try {
+      body = await origin.arrayBuffer();
+    } catch {
+      await settleFailure(ctx, 502, "origin-broke-off");
+      throw problem("origin-unavailable", { detail: "The origin broke off its answer.", surface: admission.policy.surface });
+    }
+    bufferedBytes = body.byteLength;
+  }
   if (ctx.keepResponse) {
     let read: Awaited<ReturnType<typeof readUpTo>>;
     try {

@@ -94,6 +94,16 @@ describe("an origin that drops the connection mid-body", () => {
     expect({ requests: sum(rows, "requests"), charged: sum(rows, "charged"), failed: sum(rows, "failed"), units: sum(rows, "units") }).toEqual({ requests: 2, charged: 0, failed: 2, units: 0 });
   });
 
+  it("a small answer broken off before its end: 502 origin-unavailable with nothing sent, nothing charged", async () => {
+    const { key } = await tenantWithKey({ id: "drop-small", plan: "p" });
+    // Declares 50 bytes, sends 10: a small answer is read whole before it is relayed.
+    const res = await call(key, "/single/a?lie=50");
+    await expectProblem(res, 502, "origin-unavailable");
+    expect(await inFlight("drop-small", "single")).toBe(0);
+    const rows = await usage("drop-small");
+    expect({ charged: sum(rows, "charged"), failed: sum(rows, "failed"), units: sum(rows, "units") }).toEqual({ charged: 0, failed: 1, units: 0 });
+  });
+
   it("response-bytes: an origin that declares 100000 bytes and sends 10 is not billed 100000", async () => {
     const { key } = await tenantWithKey({ id: "liar", plan: "p" });
     const res = await call(key, "/bytes/a?lie=100000");
