@@ -10,7 +10,7 @@
 //   ?drop=N         send the headers and N body bytes, then destroy the connection
 //   ?lie=N          declare Content-Length: N but send only 10 bytes, then end
 //   ?status=600     any status node accepts (100–999), including ones HTTP does not define
-//   ?sink=1         read the request body and answer how many bytes arrived (bodyLength)
+//   ?cookies=2      answer with that many Set-Cookie headers
 // A request whose If-None-Match matches the ETag of an events resource gets 304.
 // GET /_origin/hits answers how many requests each "METHOD path" received; GET /_origin/received
 // how many request-body bytes arrived for each (counted as they arrive, so aborted uploads count).
@@ -84,6 +84,7 @@ export function createDemoOrigin() {
       // Under /_spoof the origin pretends to speak for Tollgate (tests of header hygiene).
       if (path.startsWith("/_spoof")) Object.assign(headers, { "tollgate-incentives": "batch", "tollgate-units": "999", "tollgate-cost": "-5" });
       if (q("events")) headers["events-delivered"] = q("events");
+      if (q("cookies")) headers["set-cookie"] = Array.from({ length: Number(q("cookies")) }, (_, i) => `c${i}=v${i}; Path=/`);
       if (path.startsWith("/v1/events") && req.method === "GET") {
         const n = Number(url.searchParams.get("limit") ?? 3);
         headers["events-delivered"] ??= String(n);

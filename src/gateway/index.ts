@@ -123,16 +123,18 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
     const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now(), signal: upload.signal, upgrade: upgradeAllowed, url };
     const identity = { tenantId: principal.tenantId, surface, requestId: outcome.requestId, keyHeader: principal.keyHeader, key: principal.key };
 
+    const originStart = performance.now();
     if (admission === null) {
       // FAIL_MODE=open: the limiter could not answer, so the request goes through unmetered.
       const origin = await forward(request, body, identity, target);
+      watch.marks.origin = performance.now() - originStart;
       const headers = tollgateHeaders(outcome, originHeaders(origin));
       headers.set("Tollgate-Limiter", "unavailable");
+      if (env.SERVER_TIMING !== "off") headers.set("Server-Timing", serverTiming(watch).get("Server-Timing")!);
       return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
     }
 
     let origin: Response;
-    const originStart = performance.now();
     try {
       origin = await forward(request, body, identity, target);
     } catch (error) {

@@ -102,11 +102,14 @@ function settleHeld(ctx: SettleContext, req: Omit<SettleRequest, "admissionId">)
 
 const headerPairs = (headers: Headers): string[][] => [...headers];
 
-/** The origin may not speak for Tollgate: its own Tollgate-* headers are dropped. */
+/**
+ * The origin may not speak for Tollgate: its own Tollgate-* headers are dropped. The others are
+ * appended, not set, so that several Set-Cookie headers all reach the client.
+ */
 export function originHeaders(origin: Response): Headers {
   const headers = new Headers();
   origin.headers.forEach((value, name) => {
-    if (!name.startsWith("tollgate-")) headers.set(name, value);
+    if (!name.startsWith("tollgate-")) headers.append(name, value);
   });
   return headers;
 }

@@ -88,3 +88,26 @@ describe("what reaches the client", () => {
     expect(res.headers.get("RateLimit")).toMatch(/^"rate";r=\d+;t=\d+, "quota";r=\d+;t=\d+$/);
   });
 });
+
+describe("what the gateway adds to an answer", () => {
+  it("Server-Timing with tg-auth, tg-admit, tg-origin and tg-total on a forwarded answer (CONTRACT §6)", async () => {
+    const res = await call(key, "/echo/timed");
+    await res.arrayBuffer();
+    const names = (res.headers.get("Server-Timing") ?? "").split(",").map((part) => part.trim().split(";")[0]);
+    expect(names).toEqual(["tg-auth", "tg-admit", "tg-origin", "tg-total"]);
+    expect(res.headers.get("Server-Timing")).toMatch(/^(tg-[a-z]+;dur=\d+(\.\d+)?(, )?){4}$/);
+  });
+
+  it("SERVER_TIMING=off drops it", async () => {
+    const res = await sendWith({ SERVER_TIMING: "off" }, "/echo/untimed", { headers: { Authorization: `Bearer ${key}` } });
+    await res.arrayBuffer();
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Server-Timing")).toBeNull();
+  });
+
+  it("every Set-Cookie of the origin reaches the client", async () => {
+    const res = await call(key, "/echo/cookies?cookies=3");
+    await res.arrayBuffer();
+    expect(res.headers.getSetCookie()).toEqual(["c0=v0; Path=/", "c1=v1; Path=/", "c2=v2; Path=/"]);
+  });
+});
