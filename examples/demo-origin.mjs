@@ -106,6 +106,7 @@ export function createDemoOrigin() {
       }
       if (q("bytes")) {
         const size = Number(q("bytes"));
+        if (size > 16 * 1024 * 1024) return void streamLarge(res, status, headers, size, Boolean(q("chunked")));
         const payload = Buffer.alloc(size, 0x61);
         if (q("chunked")) {
           res.writeHead(status, { ...headers, "content-type": "application/octet-stream", "transfer-encoding": "chunked" });
@@ -146,4 +147,20 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const origin = createDemoOrigin();
   await origin.listen(port);
   console.log(`demo origin on http://127.0.0.1:${port}`);
+}
+
+/** A large body (e.g. ?bytes=1000000000, a 1 GB sync) written in 1 MiB chunks as the socket drains, never held whole. */
+function streamLarge(res, status, headers, size, chunked) {
+  const chunk = Buffer.alloc(1024 * 1024, 0x61);
+  res.writeHead(status, { ...headers, "content-type": "application/octet-stream", ...(chunked ? { "transfer-encoding": "chunked" } : { "content-length": String(size) }) });
+  let sent = 0;
+  const pump = () => {
+    while (sent < size) {
+      const n = Math.min(chunk.length, size - sent);
+      sent += n;
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once("drain", pump);
+    }
+    res.end();
+  };
+  pump();
 }

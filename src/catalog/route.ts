@@ -8,14 +8,19 @@ export interface Route {
   segments: Segment[];
 }
 
-const METHOD = /^(\*|[A-Z]+)$/;
+/** The methods a route may name (issue 10: an unknown method is an error, not a route that never matches). */
+export const ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY"] as const;
+const METHODS = new Set<string>([...ROUTE_METHODS, "*"]);
 
 /** A parsed route, or a message saying what is wrong with it. */
 export function parseRoute(source: string): Route | string {
   const match = /^(\S+) (\/\S*)$/.exec(source);
   if (!match) return `route "${source}" must be "METHOD /path"`;
   const [, method = "", path = ""] = match;
-  if (!METHOD.test(method)) return `route "${source}" has an invalid method "${method}"`;
+  if (!METHODS.has(method)) {
+    const hint = METHODS.has(method.toUpperCase()) ? ` (methods are written in upper case: "${method.toUpperCase()}")` : ` (one of ${ROUTE_METHODS.join(", ")}, or * for any)`;
+    return `route "${source}" has an unknown method "${method}"${hint}`;
+  }
   const parts = path.slice(1).split("/");
   const segments: Segment[] = [];
   for (const [i, part] of parts.entries()) {

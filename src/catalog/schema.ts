@@ -2,7 +2,7 @@
 // Every problem in a submitted catalog is reported at once (`invalid-request` with `errors`).
 import { z } from "@hono/zod-openapi";
 import type { ValidationIssue } from "../problems";
-import { MAX_MULTIPLIER, MAX_PRICE, MAX_PRICE_MICROS, MAX_UNITS_PER_REQUEST, MULTIPLIER_DECIMALS } from "../pricing/bounds";
+import { MAX_MULTIPLIER, MAX_PRICE, MAX_PRICE_MICROS, MAX_PRICE_PER, MAX_UNITS_PER_REQUEST, MULTIPLIER_DECIMALS } from "../pricing/bounds";
 import { isMoney, parseMoneyExact } from "../pricing/money";
 import { parseRoute, routeKey } from "./route";
 
@@ -91,7 +91,12 @@ export const Quota = z.strictObject({
 });
 export type Quota = z.infer<typeof Quota>;
 
-export const Price = z.strictObject({ unit: UnitPrice, overage: UnitPrice.optional() });
+export const Price = z.strictObject({
+  unit: UnitPrice,
+  overage: UnitPrice.optional(),
+  /** The prices are for this many units (e.g. 1000000000 bytes: per GB), so tiny unit prices stay exact. */
+  per: z.number().int().min(1).max(MAX_PRICE_PER, atMost(MAX_PRICE_PER, "units a price may be for")).optional(),
+});
 export type Price = z.infer<typeof Price>;
 
 export const Rule = z.enum(["included", "metered", "premium", "prohibited"]);

@@ -11,7 +11,7 @@ import type { Meter } from "../catalog/schema";
 import { IDEMPOTENCY_BODY_CAP, type StoredResponse } from "../limiter/idempotency";
 import type { Admitted, HeldAdmission, SettleRequest, Settlement } from "../limiter/protocol";
 import { limiterOf } from "../limiter/stub";
-import { MAX_UNITS_PER_REQUEST } from "../pricing/bounds";
+import { MAX_COUNTED_UNITS } from "../pricing/bounds";
 import { chargeFor, type Charge } from "../pricing/charge";
 import type { PatternSignals } from "../pricing/incentives";
 import { responseUnits } from "../pricing/meters";
@@ -75,8 +75,8 @@ function chargeOf(admission: Answering, units: number | null, signals: PatternSi
 /** Answers declaring at most this many bytes are read whole before they are relayed. */
 export const SMALL_BODY_BYTES = 64 * 1024;
 
-/** Bytes as units: a body longer than MAX_UNITS_PER_REQUEST is charged at that bound (docs/catalog-bounds.md). */
-const streamedUnits = (bytes: number) => Math.min(bytes, MAX_UNITS_PER_REQUEST);
+/** Bytes as units, clamped to what any policy could charge; chargeFor applies the policy's own bound (docs/catalog-bounds.md). */
+const streamedUnits = (bytes: number) => Math.min(bytes, MAX_COUNTED_UNITS);
 
 /**
  * Tells the limiter that the request was not served: a charged admission is refunded, a held one

@@ -70,13 +70,19 @@ export function decide(tenant: TenantTerms, policy: EffectivePolicy, state: Surf
     position = counter.used + counter.reserved;
     const exceeded = units === null ? position >= policy.quota.limit : position + units > policy.quota.limit;
     if (exceeded && policy.quota.overage === "block") {
-      return {
-        ok: false,
-        code: "quota-exhausted",
-        detail: `Quota of ${policy.quota.limit} ${policy.meter.unit} per ${policy.quota.period} used up.`,
-        retryAfter: secondsToPeriodEnd(policy.quota.period, now),
-        violatedPolicies: ["quota"],
-      };
+      const { limit, period } = policy.quota;
+      const unit = policy.meter.unit;
+      const retryAfter = secondsToPeriodEnd(period, now);
+      const remaining = Math.max(0, limit - position);
+      // A batch larger than what remains is told both numbers; its Retry-After is the period's end,
+      // the first moment it fits (and one larger than the whole quota never fits: it is told so).
+      const detail =
+        units === null || units <= 1 || (remaining === 0 && units <= limit)
+          ? `Quota of ${limit} ${unit} per ${period} used up; it resets in ${retryAfter} s.`
+          : units > limit
+            ? `${units} ${unit} requested, ${remaining} remaining: a request larger than the whole quota of ${limit} ${unit} per ${period} never fits; split it.`
+            : `${units} ${unit} requested, ${remaining} remaining of the quota of ${limit} ${unit} per ${period}; the quota resets in ${retryAfter} s.`;
+      return { ok: false, code: "quota-exhausted", detail, retryAfter, violatedPolicies: ["quota"] };
     }
   }
   return { ok: true, bucket, periodStart, position };

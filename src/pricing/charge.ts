@@ -2,13 +2,13 @@
 // Money): units × unit price (units past a `bill` quota at the overage price), then every
 // applicable incentive multiplied in, rounded once half-even to a micro-unit.
 import type { EffectivePolicy } from "../limiter/policy";
-import { MAX_UNITS_PER_REQUEST } from "./bounds";
+import { maxUnitsPerRequest } from "./bounds";
 import { applicableIncentives, type IncentiveName, type PatternSignals } from "./incentives";
 import { parseMoneyExact } from "./money";
-import { multiplyExact } from "./rounding";
+import { decimalFraction, divideHalfEven } from "./rounding";
 
 export interface Charge {
-  units: number; // the units charged: at most MAX_UNITS_PER_REQUEST
+  units: number; // the units charged: at most maxUnitsPerRequest(price.per)
   cost: number; // micro-units, after incentives
   baseCost: number; // micro-units, before incentives
   savings: number; // baseCost - cost; negative for a surcharge
@@ -23,10 +23,11 @@ const saturated = (micros: bigint) => Number(micros > SAFE ? SAFE : micros);
 /**
  * `usedBefore` is the quota already used in the period when this request is charged; any
  * non-negative number. Never throws for a policy the catalog schema accepts: units above
- * MAX_UNITS_PER_REQUEST are charged as that many (docs/catalog-bounds.md).
+ * maxUnitsPerRequest(price.per) are charged as that many (docs/catalog-bounds.md). A price `per`
+ * a block of units divides the cost by the block size, in the same single rounding.
  */
 export function chargeFor(policy: EffectivePolicy, counted: number, usedBefore: number, signals: PatternSignals): Charge {
-  const units = Math.min(counted, MAX_UNITS_PER_REQUEST);
+  const units = Math.min(counted, maxUnitsPerRequest(policy.price?.per));
   // Quota left before this request, so no sum can leave the safe integers however large usedBefore is.
   const quotaLeft = policy.quota ? Math.max(0, policy.quota.limit - usedBefore) : units;
   const overageUnits = Math.max(0, units - quotaLeft);
@@ -37,7 +38,16 @@ export function chargeFor(policy: EffectivePolicy, counted: number, usedBefore: 
   const overage = policy.price.overage !== undefined ? parseMoneyExact(policy.price.overage) : unit;
   const exactBase = BigInt(units - overageUnits) * unit + BigInt(overageUnits) * overage;
   const applied = applicableIncentives(policy.incentives, units, signals);
-  const baseCost = saturated(exactBase);
-  const cost = saturated(multiplyExact(exactBase, applied.map((a) => a.multiplier)));
+  const per = BigInt(policy.price.per ?? 1);
+  const baseCost = saturated(divideHalfEven(exactBase, per));
+  // units × price × every multiplier ÷ per, as one exact fraction rounded once half-even.
+  let numerator = exactBase;
+  let denominator = per;
+  for (const a of applied) {
+    const f = decimalFraction(a.multiplier);
+    numerator *= f.numerator;
+    denominator *= f.denominator;
+  }
+  const cost = saturated(divideHalfEven(numerator, denominator));
   return { units, cost, baseCost, savings: baseCost - cost, overageUnits, incentives: applied.map((a) => a.name) };
 }

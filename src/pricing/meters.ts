@@ -2,7 +2,7 @@
 // forwarding; `response-header` and `response-bytes` only from the origin's answer.
 import type { Meter } from "../catalog/schema";
 import { problem } from "../problems";
-import { MAX_UNITS_PER_REQUEST } from "./bounds";
+import { MAX_COUNTED_UNITS } from "./bounds";
 
 /** RFC 6901 JSON Pointer lookup; undefined when the pointer leads nowhere. */
 export function resolvePointer(document: unknown, pointer: string): unknown {
@@ -42,15 +42,15 @@ export function requestUnits(meter: Meter, body: ArrayBuffer | null): number | n
           errors: [{ path: pointer, message: "expected an array" }],
         });
       }
-      return Math.min(array.length, MAX_UNITS_PER_REQUEST); // reachable only with MAX_BODY_BYTES above ~20 MB
+      return Math.min(array.length, MAX_COUNTED_UNITS);
     }
     default:
       return null;
   }
 }
 
-/** A count of digits as units, clamped: a request is charged for at most MAX_UNITS_PER_REQUEST. */
-const unitsOf = (digits: string) => Math.min(Number(digits), MAX_UNITS_PER_REQUEST);
+/** A count of digits as units, clamped to what any policy could charge (chargeFor applies the policy's own bound). */
+const unitsOf = (digits: string) => Math.min(Number(digits), MAX_COUNTED_UNITS);
 
 /** Units from the origin's response headers, or null when they are only known at the body's end. */
 export function responseUnits(meter: Meter, response: Response): number | null {

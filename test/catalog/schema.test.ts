@@ -67,3 +67,20 @@ describe("catalog validation", () => {
     for (const unit of ["événement", "件", "request"]) expect(withUnit(unit).ok, unit).toBe(true);
   });
 });
+
+describe("route methods", () => {
+  const withRoute = (route: string) =>
+    parseCatalog({ currency: "USD", surfaces: { s: { routes: [route] } }, plans: { p: { surfaces: { s: { rule: "included" } } } } });
+
+  it("accepts the HTTP methods a gateway forwards, and * for any", () => {
+    for (const m of ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY", "*"]) expect(withRoute(`${m} /x`).ok, m).toBe(true);
+  });
+
+  it("refuses an unknown or lower-case method, saying which and what to write", () => {
+    const typo = withRoute("GTE /x");
+    expect(typo).toEqual({ ok: false, errors: [{ path: "/surfaces/s/routes/0", message: 'route "GTE /x" has an unknown method "GTE" (one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, QUERY, or * for any)' }] });
+    const lower = withRoute("get /x");
+    expect(lower.ok ? [] : lower.errors.map((e) => e.message)).toEqual(['route "get /x" has an unknown method "get" (methods are written in upper case: "GET")']);
+    expect(withRoute("CONNECT /x").ok).toBe(false);
+  });
+});
