@@ -60,7 +60,7 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
       withAdminForbidden(
         app.getOpenAPI31Document({
           openapi: "3.1.0",
-          info: { title: "Tollgate", version: "0.1.0", description: "Tollgate's own endpoints (CONTRACT §5)." },
+          info: { title: "Tollgate", version: "0.1.0", description: "Tollgate's own endpoints under /_tollgate/ (docs/reference/endpoints.md)." },
           security: [{ adminToken: [] }],
         }),
         ADMIN_PREFIX,

@@ -42,3 +42,11 @@ test("refuses missing, malformed and duplicated headers", () => {
   assert.equal(verifyTollgateSignature(headers({ "tollgate-signature": "t=1,v1=zz" }), vector.secret, at(vector.t)).reason, "malformed Tollgate-Signature");
   assert.equal(verifyTollgateSignature(headers({ "tollgate-tenant": ["acme", "other"] }), vector.secret, at(vector.t)).ok, false);
 });
+
+test("docs/deploy.md quotes both snippets exactly as tested", () => {
+  const doc = readFileSync(new URL("../../docs/deploy.md", import.meta.url), "utf8");
+  for (const file of ["node.mjs", "worker.ts"]) {
+    const source = readFileSync(new URL(`./${file}`, import.meta.url), "utf8");
+    assert.ok(doc.includes("\n" + source + "```"), `docs/deploy.md must quote examples/verify-signature/${file} as it is`);
+  }
+});
