@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createDemoOrigin } from "../examples/demo-origin.mjs";
 import { ensureDevVars, localVar } from "./dev-vars.mjs";
+import { portInUse } from "./port-check.mjs";
 
 const GATEWAY_PORT = Number(process.env.PORT ?? 8787);
 const ORIGIN_PORT = Number(process.env.ORIGIN_PORT ?? 8788);
@@ -12,11 +13,23 @@ const gateway = `http://localhost:${GATEWAY_PORT}`;
 const wrangler = "node_modules/.bin/wrangler";
 const demoKeyFile = ".wrangler/demo-key";
 
+/** Misconfiguration is loud (CONTRACT §9): one line on stderr, exit 1, no stack trace. */
+function fail(line) {
+  console.error(`npm start: ${line}`);
+  process.exit(1);
+}
+
+// Both ports before anything starts, so a second `npm start` changes nothing and says why.
+for (const [port, variable, what] of [[GATEWAY_PORT, "PORT", "the gateway"], [ORIGIN_PORT, "ORIGIN_PORT", "the demo origin"]]) {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${variable}=${process.env[variable]} is not a port number`);
+  if (await portInUse(port)) fail(`port ${port} (${what}) is in use (another npm start?) — set ${variable}=… to use another`);
+}
+
 if (ensureDevVars()) console.log("created .dev.vars from .dev.vars.example (local secrets; not committed)");
 const adminToken = localVar("ADMIN_TOKEN");
 
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, CI: "true" } });
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+if (migrate.status !== 0) fail(`applying the local D1 migrations failed (wrangler d1 migrations apply DB --local exited ${migrate.status ?? migrate.signal})`);
 
 const origin = createDemoOrigin();
 await origin.listen(ORIGIN_PORT);
@@ -25,15 +38,23 @@ console.log(`demo origin listening on http://127.0.0.1:${ORIGIN_PORT}`);
 const dev = spawn(wrangler, ["dev", "--port", String(GATEWAY_PORT), "--var", `ORIGIN_URL:http://127.0.0.1:${ORIGIN_PORT}`, ...process.argv.slice(2)], {
   stdio: ["inherit", "inherit", "inherit"],
 });
+let stopping = false;
 const stop = () => {
+  stopping = true;
   dev.kill("SIGTERM");
   void origin.close();
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
-dev.on("exit", (code) => {
+dev.on("error", (error) => {
   void origin.close();
-  process.exit(code ?? 0);
+  fail(`could not run ${wrangler} (${error.message}); run npm install first`);
+});
+dev.on("exit", (code, signal) => {
+  void origin.close();
+  if (stopping) process.exit(0);
+  // wrangler dev died on its own (a bad argument, a port taken meanwhile, a crash): say so once.
+  fail(`wrangler dev exited (${code !== null ? `code ${code}` : signal}); the gateway is not running (its own output is above)`);
 });
 
 const adminCall = async (method, path, body) => {
@@ -93,6 +114,6 @@ Try:
 API reference: ${gateway}/_tollgate/docs
 `);
 } catch (error) {
-  console.error(error);
   stop();
+  fail(error instanceof Error ? error.message : String(error));
 }

@@ -1,6 +1,6 @@
 // The Hono app: Tollgate's own endpoints under /_tollgate/, the gateway for everything else,
 // and the one error handler that renders every problem (CONTRACT §4, §5).
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { catalogRoutes } from "./admin/catalog";
@@ -14,7 +14,7 @@ import { ownUsageRoutes } from "./tenant-api/usage";
 import { usageRoutes } from "./admin/usage";
 import { auditRoutes } from "./admin/audit";
 import { systemClock, type Clock } from "./clock";
-import { docsPage } from "./docs/page";
+import { DOCS_PATH, docsRoutes } from "./docs/page";
 import type { AppEnv } from "./env";
 import { handleGatewayRequest } from "./gateway";
 import { Problem, problem, renderProblem } from "./problems";
@@ -33,6 +33,10 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   });
 
   app.get("/_tollgate/health", (c) => c.json({ status: "ok" }));
+  app.openAPIRegistry.registerPath({
+    operationId: "getHealth", method: "get", path: "/_tollgate/health", summary: "Liveness of the gateway", security: [],
+    responses: { 200: { description: "the gateway answers", content: { "application/json": { schema: z.object({ status: z.string() }) } } } },
+  });
 
   const admin = new OpenAPIHono<AppEnv>();
   admin.use(adminAuth);
@@ -56,14 +60,18 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
       withAdminForbidden(
         app.getOpenAPI31Document({
           openapi: "3.1.0",
-          info: { title: "Tollgate", version: "0.1.0", description: "Tollgate's own endpoints (CONTRACT §5)." },
+          info: { title: "Tollgate", version: "0.1.0", description: "Tollgate's own endpoints under /_tollgate/ (docs/reference/endpoints.md)." },
           security: [{ adminToken: [] }],
         }),
         ADMIN_PREFIX,
       ),
     ),
   );
-  app.get("/_tollgate/docs", (c) => c.html(docsPage()));
+  app.openAPIRegistry.registerPath({
+    operationId: "getOpenApi", method: "get", path: "/_tollgate/openapi.json", summary: "This OpenAPI 3.1 document", security: [],
+    responses: { 200: { description: "the document", content: { "application/json": { schema: z.looseObject({}) } } } },
+  });
+  app.route(DOCS_PATH, docsRoutes);
 
   app.all("/_tollgate/*", () => {
     throw problem("not-found", { detail: "No such Tollgate endpoint." });

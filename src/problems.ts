@@ -31,7 +31,7 @@ export const problemStatus = {
 
 export type ProblemCode = keyof typeof problemStatus;
 
-const titles: Record<ProblemCode, string> = {
+export const problemTitles: Record<ProblemCode, string> = {
   unauthenticated: "Authentication required",
   "key-revoked": "API key revoked or expired",
   "tenant-suspended": "Tenant suspended",
@@ -79,7 +79,7 @@ export class Problem extends Error {
     readonly code: ProblemCode,
     readonly options: ProblemOptions = {},
   ) {
-    super(options.detail ?? titles[code]);
+    super(options.detail ?? problemTitles[code]);
     this.name = "Problem";
     this.status = problemStatus[code];
     this.headers = new Headers(options.headers);
@@ -111,9 +111,9 @@ export function problemBody(p: Problem): ProblemBody {
   return {
     ...extensions,
     type: `urn:tollgate:problem:${p.code}`,
-    title: titles[p.code],
+    title: problemTitles[p.code],
     status: p.status,
-    detail: detail ?? titles[p.code],
+    detail: detail ?? problemTitles[p.code],
     ...(surface !== undefined && { surface }),
     ...(retryAfter !== undefined && { retryAfter }),
     ...(violatedPolicies !== undefined && { "violated-policies": violatedPolicies }),

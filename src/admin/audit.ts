@@ -10,6 +10,7 @@ const AuditRecordSchema = z
 const instant = z.iso.datetime({ offset: true }).or(z.iso.date());
 
 const listAudit = createRoute({
+  operationId: "listAudit",
   method: "get",
   path: "/audit",
   summary: "Admin mutations, newest first; the next page's cursor is in the Link header",

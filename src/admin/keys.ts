@@ -28,6 +28,7 @@ const KeyCreate = z
 const tenantParam = z.object({ id: TenantId.openapi({ param: { name: "id", in: "path" } }) });
 
 const createKey = createRoute({
+  operationId: "createKey",
   method: "post",
   path: "/tenants/{id}/keys",
   summary: "Issue an API key; the only answer that shows `key`",
@@ -36,6 +37,7 @@ const createKey = createRoute({
 });
 
 const listKeys = createRoute({
+  operationId: "listKeys",
   method: "get",
   path: "/tenants/{id}/keys",
   summary: "A tenant's keys (hashes and secrets are never shown)",
@@ -44,6 +46,7 @@ const listKeys = createRoute({
 });
 
 const revokeKey = createRoute({
+  operationId: "revokeKey",
   method: "delete",
   path: "/tenants/{id}/keys/{keyId}",
   summary: "Revoke a key: it gets key-revoked from the next request on",

@@ -22,6 +22,7 @@ const SurfaceLimits = z
 const tenantParam = z.object({ id: TenantId.openapi({ param: { name: "id", in: "path" } }) });
 
 const getLimits = createRoute({
+  operationId: "getLimits",
   method: "get",
   path: "/tenants/{id}/limits",
   summary: "Live rate, quota and concurrency state per surface",
@@ -39,6 +40,7 @@ const LimiterStatsSchema = z
   .openapi("LimiterStats");
 
 const getLimiterStats = createRoute({
+  operationId: "getLimiterStats",
   method: "get",
   path: "/tenants/{id}/limiter",
   summary: "What the tenant's limiter has been asked since it started, and what it stores",
@@ -49,6 +51,7 @@ const getLimiterStats = createRoute({
 const LimitsReset = z.strictObject({ surface: z.string().optional(), what: z.enum(["rate", "quota", "all"]) }).openapi("LimitsReset");
 
 const resetLimits = createRoute({
+  operationId: "resetLimits",
   method: "post",
   path: "/tenants/{id}/limits/reset",
   summary: "Refill the rate bucket and/or clear the current quota period's usage",

@@ -58,6 +58,7 @@ export type NewAdminToken = z.infer<typeof NewAdminTokenSchema>;
 const rootOnly = { 403: { description: "forbidden: only the root ADMIN_TOKEN manages admin tokens", content: problemContent } } as const;
 
 const createToken = createRoute({
+  operationId: "createAdminToken",
   method: "post",
   path: "/tokens",
   summary: "Create an admin token (root token only); the only answer that shows `token`",
@@ -66,6 +67,7 @@ const createToken = createRoute({
 });
 
 const listTokens = createRoute({
+  operationId: "listAdminTokens",
   method: "get",
   path: "/tokens",
   summary: "Every admin token, revoked ones included, oldest first (secrets and hashes are never shown)",
@@ -73,6 +75,7 @@ const listTokens = createRoute({
 });
 
 const revokeToken = createRoute({
+  operationId: "revokeAdminToken",
   method: "delete",
   path: "/tokens/{id}",
   summary: "Revoke an admin token (root token only): it gets unauthenticated from the next request on",

@@ -12,6 +12,7 @@ import { jsonAnswer, problemResponses, router } from "../routes";
 const csvContent = { "text/csv": { schema: z.string() } };
 
 const getUsage = createRoute({
+  operationId: "getUsage",
   method: "get",
   path: "/usage",
   summary: "Usage rollup rows of every tenant, as JSON or CSV (read-your-writes)",
@@ -20,6 +21,7 @@ const getUsage = createRoute({
 });
 
 const exportUsage = createRoute({
+  operationId: "exportUsage",
   method: "get",
   path: "/usage/export",
   summary: "A month of usage as Stripe Billing meter events (NDJSON)",

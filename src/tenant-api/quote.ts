@@ -40,6 +40,7 @@ export const QuoteAnswer = z
 export type QuoteAnswer = z.infer<typeof QuoteAnswer>;
 
 const quoteRoute = createRoute({
+  operationId: "quote",
   method: "post",
   path: "/quote",
   summary: "Predict admission and cost of a request before making it; no side effects",

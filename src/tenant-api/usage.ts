@@ -13,6 +13,7 @@ import { problem } from "../problems";
 import { tenantAuth } from "./quote";
 
 const getOwnUsage = createRoute({
+  operationId: "getOwnUsage",
   method: "get",
   path: "/usage",
   summary: "The caller's own usage rollup rows and live limits (read-your-writes)",
