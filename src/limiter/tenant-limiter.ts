@@ -112,10 +112,12 @@ export class TenantLimiter extends DurableObject<Env> {
   // ---- tenant state, pushed by the admin API -------------------------------------------------
 
   /** A deleted tenant stays deleted, and an older revision never replaces a newer one. */
-  putTenant(state: TenantState): TenantWrite {
+  /** `ifNotAfter`: refuse (applied false) when a revision newer than it already reached the object (a conditional DELETE). */
+  putTenant(state: TenantState, ifNotAfter?: number): TenantWrite {
     const current = this.tenant;
     if (current?.deleted) return { applied: false, deleted: true };
     if (current && current.revision > state.revision) return { applied: false, deleted: false };
+    if (current && ifNotAfter !== undefined && current.revision > ifNotAfter) return { applied: false, deleted: false };
     this.sql.exec(
       "INSERT INTO tenant (singleton, body) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET body = excluded.body",
       JSON.stringify(state),
