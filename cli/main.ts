@@ -64,6 +64,8 @@ export function buildProgram(streams: Streams, cwd: string): { program: Command;
 /** Runs the command line (without the node and script arguments); answers the exit code. */
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<number> {
   const streams = options.streams ?? processStreams;
+  // `TOLLGATE_URL=` (set but empty) means unset, as in most shells' idiom, not an invalid URL.
+  for (const name of ["TOLLGATE_URL", "TOLLGATE_ADMIN_TOKEN"]) if (process.env[name] === "") delete process.env[name];
   const { program, ctx } = buildProgram(streams, options.cwd ?? process.cwd());
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -1,22 +1,19 @@
 // JSON Merge Patch (RFC 7396), as `PATCH /tenants/:id` applies it (CONTRACT §9), so
 // `tenants update --dry-run` can show the outcome without asking the gateway to change anything.
 // Pure functions; values are JSON (no undefined inside).
+import { mergePatch } from "../src/admin/merge-patch";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
 export const isJsonObject = (v: unknown): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** RFC 7396 §2 MergePatch(Target, Patch): objects merge per member, null removes, anything else replaces. */
-export function applyMergePatch(target: Json | undefined, patch: Json): Json {
-  if (!isJsonObject(patch)) return patch;
-  const result: JsonObject = isJsonObject(target) ? { ...target } : {};
-  for (const [name, value] of Object.entries(patch)) {
-    if (value === null) delete result[name];
-    else result[name] = applyMergePatch(result[name], value);
-  }
-  return result;
-}
+/**
+ * RFC 7396 §2 MergePatch(Target, Patch): objects merge per member, null removes, anything else
+ * replaces. The Worker's own function (src/admin/merge-patch.ts), so a dry run shows exactly what
+ * `PATCH /tenants/:id` will do.
+ */
+export const applyMergePatch = (target: Json | undefined, patch: Json): Json => mergePatch(target, patch) as Json;
 
 /**
  * One patch with the effect of applying `first` then `second` (the later flag wins), keeping the

@@ -2,7 +2,7 @@
 // its ETag), so the change is checked and shown before it is sent. Pure, no node APIs.
 import { issuesOf } from "../src/catalog/schema";
 import type { ValidationIssue } from "../src/problems";
-import { SurfaceOverride, TenantPatch } from "../src/tenants/schema";
+import { SurfaceOverride, TenantPatch, TenantTerms } from "../src/tenants/schema";
 import { applyMergePatch, combinePatches, isJsonObject, type Json, type JsonObject, patchedPaths, pointer, valueAt } from "./merge-patch";
 
 /** rate, quota, price, concurrency: the fields a per-surface override may set. */
@@ -92,14 +92,23 @@ export interface PatchOutcome {
 /** The fields of a tenant answer that describe the tenant itself (not the effective `surfaces`). */
 const ANSWER_ONLY = new Set(["surfaces"]);
 
-/** Applies `patch` to `tenant` as the gateway will (RFC 7396) and checks the result with TenantPatch. */
+/**
+ * The terms a merge patch produces and what TenantTerms says of them — as the gateway's
+ * `patched()` in src/tenants/store.ts does (a surface left with no override field has none).
+ */
+function termsIssues(after: JsonObject): ValidationIssue[] {
+  const overrides = isJsonObject(after.overrides) ? Object.fromEntries(Object.entries(after.overrides).filter(([, fields]) => !isJsonObject(fields) || Object.keys(fields).length > 0)) : after.overrides;
+  const terms = { name: after.name ?? null, plan: after.plan, addons: after.addons ?? [], overrides: overrides ?? {}, status: after.status, billing: after.billing ?? null };
+  const parsed = TenantTerms.safeParse(terms);
+  return parsed.success ? [] : issuesOf(parsed.error);
+}
+
+/** Applies `patch` to `tenant` as the gateway will (RFC 7396) and checks it with the gateway's schemas. */
 export function applyTenantPatch(tenant: JsonObject, patch: JsonObject): PatchOutcome {
   const before: JsonObject = Object.fromEntries(Object.entries(tenant).filter(([k]) => !ANSWER_ONLY.has(k)));
   const after = applyMergePatch(before, patch) as JsonObject;
   const changes = patchedPaths(patch).map((path) => ({ path: pointer(path), members: path, before: valueAt(before, path), after: valueAt(after, path) }));
-  // Each top-level member the patch names, as it will be; a removed member reads as null so that
-  // removing a required one (`{"plan": null}`) is refused like the gateway would.
-  const touched = Object.fromEntries(Object.keys(patch).map((k) => [k, Object.hasOwn(after, k) ? after[k]! : null]));
-  const parsed = TenantPatch.safeParse(touched);
-  return { after, changes, issues: parsed.success ? [] : issuesOf(parsed.error) };
+  // The patch's own shape first (only the members a patch may name), then the tenant it makes.
+  const shape = TenantPatch.safeParse(patch);
+  return { after, changes, issues: shape.success ? termsIssues(after) : issuesOf(shape.error) };
 }

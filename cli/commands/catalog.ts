@@ -17,6 +17,10 @@ function catalogFile(file: string): { text: string; catalog: Catalog } {
   return { text, catalog: parsed.catalog };
 }
 
+/** JSON with object members in sorted order, to compare two diffs whatever order their values' members came in. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (typeof v === "object" && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+
 interface DryRunAnswer {
   dryRun: true;
   version: number | null;
@@ -86,8 +90,7 @@ export const catalogCommands: CommandGroup = (program: Command, ctx: CliContext)
       out.line(current ? `current: version ${current.version}${current.etag ? ` (ETag ${current.etag})` : ""}` : "current: no catalog loaded");
       printChanges(out, changes);
       printStranded(out, answer.stranded);
-      const theirs = answer.changes.map(describeChange).join("\n");
-      if (theirs !== changes.map(describeChange).join("\n")) out.error(`note: the gateway's diff has ${answer.changes.length} change(s), this CLI's ${changes.length}; it may run another version`);
+      if (canonical(answer.changes) !== canonical(changes)) out.error("note: the gateway computes a different diff from this CLI's (it may run another version); --json shows the gateway's");
     });
 
   catalog
