@@ -70,9 +70,15 @@ export const catalogCommands: CommandGroup = (program: Command, ctx: CliContext)
     .description("check a catalog file offline with the gateway's own schema (no network)")
     .argument("<file>", "catalog JSON file")
     .action((file: string) => {
-      const { catalog: valid } = catalogFile(file);
       const out = ctx.out();
-      if (out.json) return out.value({ valid: true });
+      if (out.json) {
+        // Machines get the verdict on stdout as JSON, the issues in the same shape as a problem's errors[].
+        const parsed = parseCatalog(readJsonFile(file).value);
+        out.value(parsed.ok ? { valid: true } : { valid: false, errors: parsed.errors });
+        if (!parsed.ok) throw new CommandFailure(`${file} is not a valid catalog (${parsed.errors.length} problem${parsed.errors.length === 1 ? "" : "s"})`);
+        return;
+      }
+      const { catalog: valid } = catalogFile(file);
       out.line(`valid: ${file} (${Object.keys(valid.surfaces).length} surfaces, ${Object.keys(valid.plans).length} plans)`);
     });
 

@@ -76,6 +76,12 @@ describe("catalog validate (offline)", () => {
       expect.stringMatching(/^ {2}\/plans\/starter\/surfaces\/events\.feed\/rate\/limit: /),
     ]));
     expect(issues).toHaveLength(2);
+
+    const json = await runCli([...offline, "--json", "catalog", "validate", join(scratch, "bad-catalog.json")]);
+    expect(json.code).toBe(1);
+    const verdict = JSON.parse(json.stdout) as { valid: boolean; errors: { path: string; message: string }[] };
+    expect(verdict.valid).toBe(false);
+    expect(verdict.errors.map((e) => e.path).sort()).toEqual(["/plans/growth/surfaces/no.such.surface", "/plans/starter/surfaces/events.feed/rate/limit"]);
   });
 
   test("a file that is not JSON, or not there: exit 1, one line", async () => {
