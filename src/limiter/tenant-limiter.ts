@@ -383,7 +383,7 @@ export class TenantLimiter extends DurableObject<Env> {
     for (;;) {
       const from = flushedThrough(this.sql);
       const events = this.sql
-        .exec<EventRow>("SELECT seq, at, surface, outcome, early_retry, units, cost, savings, incentives, weight FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", from, FLUSH_BATCH)
+        .exec<EventRow>("SELECT seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", from, FLUSH_BATCH)
         .toArray()
         .map(eventOf);
       if (events.length === 0) break;
