@@ -18,6 +18,8 @@ interface RollupRow {
   units: number;
   cost: string;
   savings: string;
+  /** Tollgate's refusals by problem code (absent from gateways before it was added). */
+  refusals?: Record<string, number>;
 }
 
 export const usageCommands: CommandGroup = (program: Command, ctx: CliContext) => {
@@ -40,8 +42,8 @@ export const usageCommands: CommandGroup = (program: Command, ctx: CliContext) =
       const res = await ctx.client().call<RollupRow[]>("GET", "/usage", { query });
       if (format !== "table") return out.raw(res);
       out.table(
-        ["TENANT", "SURFACE", "PERIOD", "REQUESTS", "CHARGED", "REJECTED", "UNITS", "COST", "SAVINGS"],
-        res.body.map((r) => [r.tenant, r.surface, r.periodStart, r.requests, r.charged, r.rejected, r.units, r.cost, r.savings]),
+        ["TENANT", "SURFACE", "PERIOD", "REQUESTS", "CHARGED", "REJECTED", "UNITS", "COST", "SAVINGS", "REFUSALS"],
+        res.body.map((r) => [r.tenant, r.surface, r.periodStart, r.requests, r.charged, r.rejected, r.units, r.cost, r.savings, Object.entries(r.refusals ?? {}).map(([code, n]) => `${code}:${n}`).join(" ")]),
       );
     });
 };

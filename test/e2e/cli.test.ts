@@ -1,7 +1,7 @@
 // The real `tollgate` binary (bin/tollgate.mjs, as `npx tollgate` runs it) against a real gateway:
 // exit codes 0/1/2, one-line problems, the catalog's diff and stranded tenants, safe tenant updates.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -338,6 +338,20 @@ describe("exit codes and problems", () => {
     const run = await runCli(args);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
+  });
+
+  test("without the bundle, the binary says in one line to run npm install", async () => {
+    const clone = mkdtempSync(join(scratch, "clone-"));
+    mkdirSync(join(clone, "bin"));
+    copyFileSync(join(root, "bin/tollgate.mjs"), join(clone, "bin/tollgate.mjs"));
+    const run = await new Promise<Run>((done) => {
+      const child = spawn(nodeBin, [join(clone, "bin/tollgate.mjs"), "--help"], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (code) => done({ code, stdout: "", stderr }));
+    });
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([expect.stringMatching(/build\/tollgate\.mjs is missing.*run `npm install`/)]);
   });
 
   test("--help and --version exit 0", async () => {
