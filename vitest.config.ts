@@ -40,7 +40,7 @@ export default defineConfig({
           name: "e2e",
           environment: "node",
           include: ["test/e2e/**/*.test.ts"],
-          globalSetup: ["./test/e2e/support/gateway-setup.ts"],
+          globalSetup: ["./test/e2e/support/build-cli.ts", "./test/e2e/support/gateway-setup.ts"],
           // One gateway (wrangler dev) for the whole project; its files share it one at a time.
           fileParallelism: false,
           testTimeout: 60_000,
