@@ -17,6 +17,7 @@ import { systemClock, type Clock } from "./clock";
 import { docsPage } from "./docs/page";
 import type { AppEnv } from "./env";
 import { handleGatewayRequest } from "./gateway";
+import { uiRoutes } from "./ui/routes";
 import { Problem, problem, renderProblem } from "./problems";
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -64,6 +65,7 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
     ),
   );
   app.get("/_tollgate/docs", (c) => c.html(docsPage()));
+  app.route("/_tollgate", uiRoutes);
 
   app.all("/_tollgate/*", () => {
     throw problem("not-found", { detail: "No such Tollgate endpoint." });
