@@ -24,6 +24,9 @@ export const problemStatus = {
   "internal-error": 500,
   // CONTRACT §9: an admin token without the scope the request needs.
   forbidden: 403,
+  // CONTRACT §9: safe changes.
+  "precondition-failed": 412,
+  "catalog-strands-tenants": 409,
 } as const;
 
 export type ProblemCode = keyof typeof problemStatus;
@@ -49,6 +52,8 @@ const titles: Record<ProblemCode, string> = {
   "limiter-unavailable": "Limiter unavailable",
   "internal-error": "Internal error",
   forbidden: "Forbidden for this admin token",
+  "precondition-failed": "The resource changed since it was read",
+  "catalog-strands-tenants": "The catalog would strand tenants",
 };
 
 export interface ValidationIssue {
@@ -63,6 +68,8 @@ export interface ProblemOptions {
   violatedPolicies?: string[];
   errors?: ValidationIssue[];
   headers?: HeadersInit;
+  /** Extension members of the problem (RFC 9457 §3.2), e.g. `stranded` of catalog-strands-tenants. */
+  extensions?: Record<string, unknown>;
 }
 
 export class Problem extends Error {
@@ -96,11 +103,13 @@ export interface ProblemBody {
   retryAfter?: number;
   "violated-policies"?: string[];
   errors?: ValidationIssue[];
+  [extension: string]: unknown;
 }
 
 export function problemBody(p: Problem): ProblemBody {
-  const { detail, surface, retryAfter, violatedPolicies, errors } = p.options;
+  const { detail, surface, retryAfter, violatedPolicies, errors, extensions } = p.options;
   return {
+    ...extensions,
     type: `urn:tollgate:problem:${p.code}`,
     title: titles[p.code],
     status: p.status,

@@ -7,9 +7,10 @@ import type { AppEnv } from "../env";
 import { callableTerms, effectivePolicy } from "../limiter/policy";
 import { problem, type ValidationIssue } from "../problems";
 import { Tenant, TenantCreate, TenantId, TenantPatch } from "../tenants/schema";
-import { TenantStore } from "../tenants/store";
-import { conflictResponse, jsonAnswer, jsonBody, problemResponses, router } from "../routes";
+import { TenantStore, type TenantRead } from "../tenants/store";
+import { conflictResponse, jsonAnswer, jsonBody, problemContent, problemResponses, router } from "../routes";
 import { audit } from "./auth";
+import { checkIfMatch, etagOf, revisionOf } from "./preconditions";
 
 export const tenantStore = (c: Context<AppEnv>) => new TenantStore(c.env, c.get("clock"));
 export const currentCatalog = async (c: Context<AppEnv>) => (await new CatalogStore(c.env.DB, c.env.CACHE, c.get("clock")).current())?.catalog ?? null;
@@ -59,7 +60,17 @@ export function effectiveSurfaces(catalog: Catalog | null, tenant: Tenant): Reco
 
 const idParam = z.object({ id: TenantId.openapi({ param: { name: "id", in: "path" } }) });
 
+export const IfMatchHeader = z.object({
+  "if-match": z.string().optional().openapi({ description: "the ETag of the last read; the write is refused with 412 when it no longer matches", example: '"tenant-3"' }),
+});
+const etagHeader = { ETag: { schema: { type: "string" as const }, description: "names this revision; send it back as If-Match" } };
+export const preconditionResponse = { 412: { description: "precondition-failed: the resource changed since the ETag was read", content: problemContent } } as const;
+
+const tenantEtag = (read: TenantRead) => etagOf("tenant", read.revision);
+const ifMatchOn = (header: string | undefined, id: string) => (read: TenantRead) => checkIfMatch(header, tenantEtag(read), `Tenant "${id}"`);
+
 const createTenant = createRoute({
+  operationId: "createTenant",
   method: "post",
   path: "/tenants",
   summary: "Create a tenant",
@@ -68,6 +79,7 @@ const createTenant = createRoute({
 });
 
 const listTenants = createRoute({
+  operationId: "listTenants",
   method: "get",
   path: "/tenants",
   summary: "List tenants, ordered by id",
@@ -75,33 +87,41 @@ const listTenants = createRoute({
     query: z.object({
       limit: z.coerce.number().int().min(1).max(100).default(50),
       cursor: z.string().optional(),
+      q: z.string().max(100).optional().openapi({ description: "only tenants whose id or name contains this text (case-insensitive)" }),
     }),
   },
   responses: { 200: jsonAnswer(z.object({ items: z.array(Tenant), cursor: z.string().optional() }), "a page of tenants"), ...problemResponses },
 });
 
 const getTenant = createRoute({
+  operationId: "getTenant",
   method: "get",
   path: "/tenants/{id}",
   summary: "A tenant with its effective per-surface limits",
   request: { params: idParam },
-  responses: { 200: jsonAnswer(TenantWithLimits, "the tenant"), ...problemResponses },
+  responses: { 200: { ...jsonAnswer(TenantWithLimits, "the tenant"), headers: etagHeader }, ...problemResponses },
 });
 
 const patchTenant = createRoute({
+  operationId: "patchTenant",
   method: "patch",
   path: "/tenants/{id}",
-  summary: "Change plan, add-ons, overrides or status; takes effect on the next request",
-  request: { params: idParam, body: jsonBody(TenantPatch) },
-  responses: { 200: jsonAnswer(Tenant, "the tenant"), ...problemResponses },
+  summary: "Change plan, add-ons, overrides or status with a JSON merge patch (RFC 7396); takes effect on the next request",
+  request: {
+    params: idParam,
+    headers: IfMatchHeader,
+    body: { required: true, content: { "application/merge-patch+json": { schema: TenantPatch }, "application/json": { schema: TenantPatch } } },
+  },
+  responses: { 200: { ...jsonAnswer(Tenant, "the tenant"), headers: etagHeader }, ...problemResponses, ...preconditionResponse, ...conflictResponse },
 });
 
 const deleteTenant = createRoute({
+  operationId: "deleteTenant",
   method: "delete",
   path: "/tenants/{id}",
   summary: "Delete a tenant: its keys stop working, its usage stays",
-  request: { params: idParam },
-  responses: { 204: { description: "deleted" }, ...problemResponses },
+  request: { params: idParam, headers: IfMatchHeader },
+  responses: { 204: { description: "deleted" }, ...problemResponses, ...preconditionResponse },
 });
 
 export const tenantRoutes = router()
@@ -113,22 +133,37 @@ export const tenantRoutes = router()
     return c.json(tenant, 201);
   })
   .openapi(listTenants, async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    return c.json(await tenantStore(c).list(limit, cursor), 200);
+    const { limit, cursor, q } = c.req.valid("query");
+    return c.json(await tenantStore(c).list(limit, cursor, q), 200);
   })
   .openapi(getTenant, async (c) => {
-    const tenant = await tenantStore(c).get(c.req.valid("param").id);
-    return c.json({ ...tenant, surfaces: effectiveSurfaces(await currentCatalog(c), tenant) }, 200);
+    const read = await tenantStore(c).read(c.req.valid("param").id);
+    c.header("ETag", tenantEtag(read));
+    return c.json({ ...read.tenant, surfaces: effectiveSurfaces(await currentCatalog(c), read.tenant) }, 200);
   })
   .openapi(patchTenant, async (c) => {
-    const patch = c.req.valid("json");
-    checkTerms(await currentCatalog(c), patch);
-    const { before, after } = await tenantStore(c).update(c.req.valid("param").id, patch);
+    const id = c.req.valid("param").id;
+    const ifMatch = c.req.valid("header")["if-match"];
+    const catalog = await currentCatalog(c);
+    const { before, after, revision } = await tenantStore(c).update(id, c.req.valid("json"), {
+      current: ifMatchOn(ifMatch, id),
+      // Only what the patch names must exist in the catalog: a patch of `status` still works
+      // for a tenant a forced catalog change stranded.
+      next: (terms, patch) =>
+        checkTerms(catalog, {
+          ...(patch.plan !== undefined && { plan: terms.plan }),
+          ...(patch.addons !== undefined && { addons: terms.addons }),
+          overrides: Object.fromEntries(Object.entries(patch.overrides ?? {}).filter(([, v]) => v !== null)),
+        }),
+    });
     await audit(c, { action: "tenant.update", target: `tenant:${after.id}`, before, after });
+    c.header("ETag", etagOf("tenant", revision));
     return c.json(after, 200);
   })
   .openapi(deleteTenant, async (c) => {
-    const before = await tenantStore(c).delete(c.req.valid("param").id);
+    const id = c.req.valid("param").id;
+    const ifMatch = c.req.valid("header")["if-match"];
+    const before = await tenantStore(c).delete(id, { current: ifMatchOn(ifMatch, id) }, ifMatch === undefined ? undefined : (revisionOf(ifMatch, "tenant") ?? undefined));
     await audit(c, { action: "tenant.delete", target: `tenant:${before.id}`, before, after: null });
     return c.body(null, 204);
   });

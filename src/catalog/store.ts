@@ -93,13 +93,24 @@ export class CatalogStore {
     return results.map((r) => ({ version: r.version, createdAt: r.created_at }));
   }
 
-  /** Stores a validated catalog; an identical one keeps the current version. */
-  async put(catalog: Catalog): Promise<{ version: number; changed: boolean; previous: number | null }> {
+  /** The latest stored version (what GET /catalog answers), read from D1 rather than the isolate's pointer. */
+  async latest(): Promise<CatalogSnapshot | null> {
+    const row = await this.db.prepare("SELECT * FROM catalog_versions ORDER BY version DESC LIMIT 1").first<VersionRow>();
+    return row ? snapshotOf(row) : null;
+  }
+
+  /**
+   * Stores a validated catalog; an identical one keeps the current version. With `expect` (the
+   * version an If-Match named, 0 for none) the insert only happens while that is still the latest
+   * version, so two operators never overwrite each other: `stale` says the other one won.
+   */
+  async put(catalog: Catalog, expect?: number): Promise<{ version: number; changed: boolean; previous: number | null; stale?: true }> {
     const body = JSON.stringify(canonical(catalog));
     const digest = await sha256Hex(body);
     const latest = await this.db
       .prepare("SELECT * FROM catalog_versions ORDER BY version DESC LIMIT 1")
       .first<VersionRow>();
+    if (expect !== undefined && (latest?.version ?? 0) !== expect) return { version: latest?.version ?? 0, changed: false, previous: latest?.version ?? null, stale: true };
     let version: number;
     let changed = false;
     if (latest && latest.digest === digest) {
@@ -108,11 +119,14 @@ export class CatalogStore {
       const createdAt = new Date(this.clock.now()).toISOString();
       const row = await this.db
         .prepare(
-          "INSERT INTO catalog_versions (version, digest, body, created_at) VALUES ((SELECT COALESCE(MAX(version), 0) + 1 FROM catalog_versions), ?, ?, ?) RETURNING *",
+          `INSERT INTO catalog_versions (version, digest, body, created_at) SELECT COALESCE(MAX(version), 0) + 1, ?, ?, ? FROM catalog_versions${expect === undefined ? "" : " HAVING COALESCE(MAX(version), 0) = ?"} RETURNING *`,
         )
-        .bind(digest, body, createdAt)
+        .bind(digest, body, createdAt, ...(expect === undefined ? [] : [expect]))
         .first<VersionRow>();
-      if (!row) throw new Error("catalog insert returned nothing");
+      if (!row) {
+        if (expect !== undefined) return { version: expect, changed: false, previous: latest?.version ?? null, stale: true };
+        throw new Error("catalog insert returned nothing");
+      }
       snapshotOf(row);
       version = row.version;
       changed = true;

@@ -112,10 +112,12 @@ export class TenantLimiter extends DurableObject<Env> {
   // ---- tenant state, pushed by the admin API -------------------------------------------------
 
   /** A deleted tenant stays deleted, and an older revision never replaces a newer one. */
-  putTenant(state: TenantState): TenantWrite {
+  /** `ifNotAfter`: refuse (applied false) when a revision newer than it already reached the object (a conditional DELETE). */
+  putTenant(state: TenantState, ifNotAfter?: number): TenantWrite {
     const current = this.tenant;
     if (current?.deleted) return { applied: false, deleted: true };
     if (current && current.revision > state.revision) return { applied: false, deleted: false };
+    if (current && ifNotAfter !== undefined && current.revision > ifNotAfter) return { applied: false, deleted: false };
     this.sql.exec(
       "INSERT INTO tenant (singleton, body) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET body = excluded.body",
       JSON.stringify(state),
@@ -381,7 +383,7 @@ export class TenantLimiter extends DurableObject<Env> {
     for (;;) {
       const from = flushedThrough(this.sql);
       const events = this.sql
-        .exec<EventRow>("SELECT seq, at, surface, outcome, early_retry, units, cost, savings, incentives, weight FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", from, FLUSH_BATCH)
+        .exec<EventRow>("SELECT seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", from, FLUSH_BATCH)
         .toArray()
         .map(eventOf);
       if (events.length === 0) break;

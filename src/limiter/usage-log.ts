@@ -6,6 +6,7 @@ export const HOUR_MS = 60 * 60 * 1000;
 
 export interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
+  reason: string | null;
   at: number;
   surface: string | null;
   outcome: UsageOutcome;
@@ -28,6 +29,7 @@ export const eventOf = (r: EventRow): UsageEvent => ({
   savings: r.savings,
   incentives: r.incentives === null ? [] : (JSON.parse(r.incentives) as string[]),
   weight: r.weight,
+  reason: r.reason,
 });
 
 export interface NewEvent {

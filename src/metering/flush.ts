@@ -21,6 +21,11 @@ const upsert = `INSERT INTO usage_rollups (tenant, surface, granularity, period_
   ON CONFLICT (tenant, surface, granularity, period_start) DO UPDATE SET
   ${counters.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`;
 
+const upsertRefusals = `INSERT INTO usage_refusals (tenant, surface, granularity, period_start, code, count)
+  SELECT ?, ?, ?, ?, ?, ?
+  WHERE (SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?) = ?
+  ON CONFLICT (tenant, surface, granularity, period_start, code) DO UPDATE SET count = count + excluded.count`;
+
 /** Writes the batch; answers the tenant's watermark after it (≥ toSeq when this or an earlier flush applied). */
 export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<number> {
   const { tenant, fromSeq, toSeq } = batch;
@@ -48,6 +53,9 @@ export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<numb
           tenant,
           fromSeq,
         ),
+    ),
+    ...batch.deltas.flatMap((d) =>
+      Object.entries(d.refusals).map(([code, n]) => db.prepare(upsertRefusals).bind(tenant, d.surface, d.granularity, d.periodStart, code, n, tenant, fromSeq)),
     ),
     db.prepare("UPDATE usage_watermarks SET flushed_seq = ? WHERE tenant = ? AND flushed_seq = ?").bind(toSeq, tenant, fromSeq),
     db.prepare("SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?").bind(tenant),

@@ -10,6 +10,8 @@ export async function purgeExpiredRollups(db: D1Database, now: number): Promise<
   const [hour, day] = await db.batch([
     db.prepare("DELETE FROM usage_rollups WHERE granularity = 'hour' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.hour)),
     db.prepare("DELETE FROM usage_rollups WHERE granularity = 'day' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.day)),
+    db.prepare("DELETE FROM usage_refusals WHERE granularity = 'hour' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.hour)),
+    db.prepare("DELETE FROM usage_refusals WHERE granularity = 'day' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.day)),
   ]);
   return { hour: hour?.meta.changes ?? 0, day: day?.meta.changes ?? 0 };
 }

@@ -37,6 +37,8 @@ export interface UsageEvent {
   incentives: string[];
   /** How many requests this event stands for (refusals before admission are written in aggregate); default 1. */
   weight?: number;
+  /** The problem code of a `rejected` event. */
+  reason?: string | null;
 }
 
 export interface RollupDelta {
@@ -54,7 +56,12 @@ export interface RollupDelta {
   cost: number;
   savings: number;
   incentives: Record<IncentiveName, number>;
+  /** Tollgate's refusals by problem code. */
+  refusals: Record<string, number>;
 }
+
+/** The code a refusal recorded without one is counted under. */
+export const UNKNOWN_REFUSAL = "unknown";
 
 /** Surface of a request no route matched, so that `requests` still counts it. */
 export const NO_SURFACE = "(none)";
@@ -68,7 +75,7 @@ export function rollUp(events: UsageEvent[]): RollupDelta[] {
       const id = `${surface}\u0000${granularity}\u0000${periodStart}`;
       let row = rows.get(id);
       if (!row) {
-        row = { surface, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: noIncentives() };
+        row = { surface, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: noIncentives(), refusals: {} };
         rows.set(id, row);
       }
       apply(row, e);
@@ -95,10 +102,13 @@ function apply(row: RollupDelta, e: UsageEvent): void {
       if (e.outcome === "unsettled") row.unsettled += weight;
       money();
       break;
-    case "rejected":
+    case "rejected": {
       row.requests += weight;
       row.rejected += weight;
+      const code = e.reason || UNKNOWN_REFUSAL;
+      row.refusals[code] = (row.refusals[code] ?? 0) + weight;
       break;
+    }
     case "failed":
       row.requests += weight;
       row.failed += weight;

@@ -22,6 +22,7 @@ export const RollupRowSchema = z
     cost: z.string(),
     savings: z.string(),
     incentives: z.partialRecord(z.enum(INCENTIVE_NAMES), z.number().int()),
+    refusals: z.record(z.string(), z.number().int()).openapi({ description: "Tollgate's refusals by problem code, e.g. {\"rate-limited\": 3}", example: { "rate-limited": 3 } }),
   })
   .openapi("RollupRow");
 export type RollupRow = z.infer<typeof RollupRowSchema>;
@@ -54,7 +55,16 @@ interface Row {
   incentive_conditional: number;
 }
 
-export function rowOf(r: Row): RollupRow {
+interface RefusalRow {
+  tenant: string;
+  surface: string;
+  granularity: Granularity;
+  period_start: string;
+  code: string;
+  count: number;
+}
+
+export function rowOf(r: Row, refusals: Record<string, number> = {}): RollupRow {
   const incentives: RollupRow["incentives"] = {};
   for (const [name, column] of Object.entries(INCENTIVE_COLUMNS) as [IncentiveName, keyof Row][]) {
     const n = r[column] as number;
@@ -76,8 +86,11 @@ export function rowOf(r: Row): RollupRow {
     cost: formatMoney(r.cost),
     savings: formatMoney(r.savings),
     incentives,
+    refusals,
   };
 }
+
+const rowKey = (r: { tenant: string; surface: string; granularity: string; period_start: string }) => `${r.tenant}\u0000${r.surface}\u0000${r.granularity}\u0000${r.period_start}`;
 
 export async function queryRollups(db: D1Database, f: UsageFilter): Promise<RollupRow[]> {
   const where = ["granularity = ?"];
@@ -86,9 +99,15 @@ export async function queryRollups(db: D1Database, f: UsageFilter): Promise<Roll
   if (f.surface !== undefined) (where.push("surface = ?"), args.push(f.surface));
   if (f.from !== undefined) (where.push("period_start >= ?"), args.push(f.from));
   if (f.to !== undefined) (where.push("period_start < ?"), args.push(f.to));
-  const { results } = await db
-    .prepare(`SELECT * FROM usage_rollups WHERE ${where.join(" AND ")} ORDER BY period_start, tenant, surface`)
-    .bind(...args)
-    .all<Row>();
-  return results.map(rowOf);
+  const [rollups, refusals] = await db.batch<Row | RefusalRow>([
+    db.prepare(`SELECT * FROM usage_rollups WHERE ${where.join(" AND ")} ORDER BY period_start, tenant, surface`).bind(...args),
+    db.prepare(`SELECT * FROM usage_refusals WHERE ${where.join(" AND ")} AND count <> 0 ORDER BY code`).bind(...args),
+  ]);
+  const byRow = new Map<string, Record<string, number>>();
+  for (const r of (refusals?.results ?? []) as RefusalRow[]) {
+    const codes = byRow.get(rowKey(r)) ?? {};
+    codes[r.code] = r.count;
+    byRow.set(rowKey(r), codes);
+  }
+  return ((rollups?.results ?? []) as Row[]).map((r) => rowOf(r, byRow.get(rowKey(r))));
 }

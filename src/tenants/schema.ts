@@ -32,17 +32,35 @@ export const TenantCreate = z
   .openapi("TenantCreate");
 export type TenantCreate = z.infer<typeof TenantCreate>;
 
+/**
+ * PATCH /tenants/:id is a JSON merge patch (RFC 7396, CONTRACT §9): members merge, `null` removes.
+ * `overrides` merge per surface and per field (`{"overrides": {"s": {"quota": null}}}` removes one
+ * field; `{"overrides": {"s": null}}` all of a surface's). The patch is checked for its shape here;
+ * the tenant it produces is checked in full by `TenantTerms`.
+ */
+const Members = z.record(z.string(), z.unknown());
 export const TenantPatch = z
   .strictObject({
     name: z.string().max(200).nullable().optional(),
     plan: z.string().min(1).optional(),
     addons: z.array(z.string()).optional(),
-    overrides: z.record(z.string(), SurfaceOverride).optional(),
+    overrides: z.record(z.string(), Members.nullable()).nullable().optional(),
     status: TenantStatus.optional(),
-    billing: Billing.nullable().optional(),
+    billing: Members.nullable().optional(),
   })
-  .openapi("TenantPatch");
+  .openapi("TenantPatch", { description: "A JSON merge patch (RFC 7396) of the tenant's name, plan, addons, overrides, status and billing." });
 export type TenantPatch = z.infer<typeof TenantPatch>;
+
+/** What a merge patch may change, as the tenant must be after it. */
+export const TenantTerms = z.strictObject({
+  name: z.string().max(200).nullable(),
+  plan: z.string().min(1),
+  addons: z.array(z.string()),
+  overrides: z.record(z.string(), SurfaceOverride),
+  status: TenantStatus,
+  billing: Billing.nullable(),
+});
+export type TenantTerms = z.infer<typeof TenantTerms>;
 
 export const Tenant = z
   .object({

@@ -5,7 +5,9 @@ import type { TenantState } from "../limiter/protocol";
 import { limiterOf } from "../limiter/stub";
 import { problem } from "../problems";
 import { generateKey, hashKey, keyCacheName } from "./keys";
-import type { Tenant, TenantCreate, TenantPatch } from "./schema";
+import { issuesOf } from "../catalog/schema";
+import { mergePatch } from "../admin/merge-patch";
+import { TenantTerms, type Tenant, type TenantCreate, type TenantPatch } from "./schema";
 
 interface TenantRow {
   id: string;
@@ -76,6 +78,35 @@ const stateOf = (t: Tenant, revision: number, deleted = false): TenantState => (
 
 const gone = (id: string) => problem("not-found", { detail: `No tenant "${id}".` });
 
+/** A tenant as read, with the revision its ETag names. */
+export interface TenantRead {
+  tenant: Tenant;
+  revision: number;
+}
+
+/** Checks a write makes, given what the tenant is now (If-Match) and what it would become (catalog terms). */
+export interface WriteChecks {
+  current?: (read: TenantRead) => void;
+  next?: (terms: TenantTerms, patch: TenantPatch) => void;
+}
+
+/** The tenant a merge patch produces, or invalid-request naming every issue. */
+function patched(before: Tenant, patch: TenantPatch): TenantTerms {
+  const doc = mergePatch(
+    { name: before.name, plan: before.plan, addons: before.addons, overrides: before.overrides, status: before.status, billing: before.billing },
+    patch,
+  ) as Record<string, unknown>;
+  const overrides = (doc.overrides ?? {}) as Record<string, Record<string, unknown>>;
+  // A surface whose every override was removed has none left.
+  for (const [surface, fields] of Object.entries(overrides)) if (Object.keys(fields).length === 0) delete overrides[surface];
+  const result = TenantTerms.safeParse({ ...doc, name: doc.name ?? null, addons: doc.addons ?? [], overrides, billing: doc.billing ?? null });
+  if (!result.success) throw problem("invalid-request", { detail: "The tenant the patch produces does not match the schema.", errors: issuesOf(result.error) });
+  return result.data;
+}
+
+/** Attempts of a merge patch without If-Match that loses a race to another write before it gives up. */
+const PATCH_ATTEMPTS = 5;
+
 export class TenantStore {
   constructor(
     private readonly env: Pick<Env, "DB" | "CACHE" | "LIMITER">,
@@ -87,14 +118,29 @@ export class TenantStore {
   }
 
   async get(id: string): Promise<Tenant> {
-    const row = await this.env.DB.prepare("SELECT * FROM tenants WHERE id = ? AND deleted_at IS NULL").bind(id).first<TenantRow>();
-    if (!row) throw problem("not-found", { detail: `No tenant "${id}".` });
-    return tenantOf(row);
+    return (await this.read(id)).tenant;
   }
 
-  async list(limit: number, cursor: string | undefined): Promise<{ items: Tenant[]; cursor?: string }> {
-    const { results } = await this.env.DB.prepare("SELECT * FROM tenants WHERE deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?")
-      .bind(cursor ?? "", limit + 1)
+  /** The tenant with its revision (what its ETag names). */
+  async read(id: string): Promise<TenantRead> {
+    const row = await this.env.DB.prepare("SELECT * FROM tenants WHERE id = ? AND deleted_at IS NULL").bind(id).first<TenantRow>();
+    if (!row) throw gone(id);
+    return { tenant: tenantOf(row), revision: row.revision };
+  }
+
+  /** Every tenant's catalog terms (not deleted), for the catalog's stranded-tenant check. */
+  async allTerms(): Promise<{ id: string; plan: string; addons: string[]; overrides: Record<string, unknown> }[]> {
+    const { results } = await this.env.DB.prepare("SELECT id, plan, addons, overrides FROM tenants WHERE deleted_at IS NULL ORDER BY id").all<Pick<TenantRow, "id" | "plan" | "addons" | "overrides">>();
+    return results.map((r) => ({ id: r.id, plan: r.plan, addons: JSON.parse(r.addons) as string[], overrides: JSON.parse(r.overrides) as Record<string, unknown> }));
+  }
+
+  /** A page of tenants by id; `search` keeps those whose id or name contains it (case-insensitive). */
+  async list(limit: number, cursor: string | undefined, search?: string): Promise<{ items: Tenant[]; cursor?: string }> {
+    const pattern = search ? `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+    const { results } = await this.env.DB.prepare(
+      `SELECT * FROM tenants WHERE deleted_at IS NULL AND id > ?${pattern ? " AND (lower(id) LIKE ? ESCAPE '\\' OR lower(COALESCE(name, '')) LIKE ? ESCAPE '\\')" : ""} ORDER BY id LIMIT ?`,
+    )
+      .bind(...(pattern ? [cursor ?? "", pattern, pattern] : [cursor ?? ""]), limit + 1)
       .all<TenantRow>();
     const items = results.slice(0, limit).map(tenantOf);
     return results.length > limit ? { items, cursor: items.at(-1)!.id } : { items };
@@ -133,29 +179,34 @@ export class TenantStore {
     return tenant;
   }
 
-  async update(id: string, patch: TenantPatch): Promise<{ before: Tenant; after: Tenant }> {
-    const before = await this.get(id);
-    const after: Tenant = {
-      ...before,
-      ...(patch.name !== undefined && { name: patch.name }),
-      ...(patch.plan !== undefined && { plan: patch.plan }),
-      ...(patch.addons !== undefined && { addons: patch.addons }),
-      ...(patch.overrides !== undefined && { overrides: patch.overrides }),
-      ...(patch.status !== undefined && { status: patch.status }),
-      ...(patch.billing !== undefined && { billing: patch.billing }),
-      updatedAt: this.nowIso(),
-    };
-    // A deleted tenant is never written again: D1 refuses the row once `deleted_at` is set, and
-    // the limiter refuses the state once it knows of the deletion, whichever comes first.
-    const written = await this.env.DB.prepare(
-      "UPDATE tenants SET name = ?, plan = ?, addons = ?, overrides = ?, status = ?, billing = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND deleted_at IS NULL RETURNING revision",
-    )
-      .bind(after.name, after.plan, JSON.stringify(after.addons), JSON.stringify(after.overrides), after.status, after.billing ? JSON.stringify(after.billing) : null, after.updatedAt, id)
-      .first<{ revision: number }>();
-    if (!written) throw gone(id);
-    const pushed = await limiterOf(this.env, id).putTenant(stateOf(after, written.revision));
-    if (pushed.deleted) throw gone(id);
-    return { before, after };
+  /**
+   * Applies a merge patch. The D1 write is conditional on the revision that was read, so two
+   * writers never overwrite each other: with `If-Match` the loser gets 412; without, the patch is
+   * re-applied to what the winner wrote.
+   */
+  async update(id: string, patch: TenantPatch, checks: WriteChecks = {}): Promise<{ before: Tenant; after: Tenant; revision: number }> {
+    for (let attempt = 1; ; attempt++) {
+      const read = await this.read(id);
+      checks.current?.(read);
+      const before = read.tenant;
+      const terms = patched(before, patch);
+      checks.next?.(terms, patch);
+      const after: Tenant = { ...before, ...terms, updatedAt: this.nowIso() };
+      // A deleted tenant is never written again: D1 refuses the row once `deleted_at` is set, and
+      // the limiter refuses the state once it knows of the deletion, whichever comes first.
+      const written = await this.env.DB.prepare(
+        "UPDATE tenants SET name = ?, plan = ?, addons = ?, overrides = ?, status = ?, billing = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND deleted_at IS NULL AND revision = ? RETURNING revision",
+      )
+        .bind(after.name, after.plan, JSON.stringify(after.addons), JSON.stringify(after.overrides), after.status, after.billing ? JSON.stringify(after.billing) : null, after.updatedAt, id, read.revision)
+        .first<{ revision: number }>();
+      if (!written) {
+        if (attempt >= PATCH_ATTEMPTS) throw problem("conflict", { detail: `Tenant "${id}" kept changing while this patch was applied; try again.` });
+        continue; // deleted (read() answers 404) or written by another (re-read; If-Match answers 412)
+      }
+      const pushed = await limiterOf(this.env, id).putTenant(stateOf(after, written.revision));
+      if (pushed.deleted) throw gone(id);
+      return { before, after, revision: written.revision };
+    }
   }
 
   /**
@@ -163,10 +214,15 @@ export class TenantStore {
    * from the next request on and no racing PATCH can bring the tenant back; then D1. If the D1
    * write fails the tenant is already dead to traffic, and a repeated DELETE completes it. Usage stays.
    */
-  async delete(id: string): Promise<Tenant> {
-    const tenant = await this.get(id);
+  async delete(id: string, checks: Pick<WriteChecks, "current"> = {}, expectRevision?: number): Promise<Tenant> {
+    const read = await this.read(id);
+    checks.current?.(read);
+    const tenant = read.tenant;
     const now = this.nowIso();
-    await limiterOf(this.env, id).putTenant(stateOf(tenant, Number.MAX_SAFE_INTEGER, true));
+    // With If-Match the limiter refuses too when a newer revision already reached it (a PATCH
+    // whose D1 write this read missed), so a conditional DELETE never deletes a tenant it did not see.
+    const pushed = await limiterOf(this.env, id).putTenant(stateOf(tenant, Number.MAX_SAFE_INTEGER, true), expectRevision);
+    if (!pushed.applied && !pushed.deleted) throw problem("precondition-failed", { detail: `Tenant "${id}" changed since it was read. Read it again.` });
     const [deleted] = await this.env.DB.batch([
       this.env.DB.prepare("UPDATE tenants SET deleted_at = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND deleted_at IS NULL").bind(now, now, id),
       this.env.DB.prepare("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ?").bind(now, id),

@@ -20,6 +20,7 @@ const row = (over: Partial<RollupRow>): RollupRow => ({
   cost: "0.5",
   savings: "0",
   incentives: {},
+  refusals: {},
   ...over,
 });
 

@@ -31,8 +31,9 @@ export async function call(key: string, path: string, init: RequestInit = {}): P
   return send(path, { ...init, headers });
 }
 
-export async function loadCatalog(catalog: CatalogInput): Promise<number> {
-  return (await adminOk<{ version: number }>("PUT", "/catalog", catalog)).version;
+/** PUTs a catalog; `force` when the test means to strand the tenants an earlier catalog served (CONTRACT §9). */
+export async function loadCatalog(catalog: CatalogInput, options: { force?: boolean } = {}): Promise<number> {
+  return (await adminOk<{ version: number }>("PUT", `/catalog${options.force ? "?force=true" : ""}`, catalog)).version;
 }
 
 export interface TenantSpec {

@@ -110,6 +110,7 @@ describe("quote = charge (property)", () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         run++;
+        // Each run replaces the file's catalog, stranding the tenants of the last one on purpose.
         await loadCatalog({
           currency: "USD",
           surfaces: { items: { routes: ["POST /items"], meter: { unit: "item", count: { from: "json-array", pointer: "/items" } } } },
@@ -125,7 +126,7 @@ describe("quote = charge (property)", () => {
               incentives: { ...(s.idemMultiplier !== undefined && { "idempotency-key": s.idemMultiplier }), ...(s.batch && { batch: s.batch }) },
             },
           },
-        });
+        }, { force: true });
         const { key: k } = await tenantWithKey({ id: `prop-${run}-${crypto.randomUUID().slice(0, 8)}`, plan: "gen" });
         if (s.used > 0) {
           const pre = await call(k, "/items", { method: "POST", body: JSON.stringify({ items: Array.from({ length: s.used }, () => 0) }) });
