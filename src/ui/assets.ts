@@ -28,7 +28,9 @@ const CSS = "text/css; charset=utf-8";
 
 // The dashboard words a catalog change exactly as the API's and CLI's describeChange does: the
 // page's script gets that very function (it is self-contained: it only calls JSON.stringify).
-const sharedJs = `const describeChange = (${describeChange.toString()});\n${commonJs}`;
+// Wrangler's esbuild keeps function names by wrapping them in `__name(fn, "name")`; the browser
+// has no such helper, so the shipped source brings a no-op one.
+const sharedJs = `var __name = (fn) => fn;\nconst describeChange = (${describeChange.toString()});\n${commonJs}`;
 
 export const uiAssets: Readonly<Record<string, UiAsset>> = {
   "uplot.js": asset(uplotJs, JS),
