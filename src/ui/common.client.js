@@ -249,6 +249,8 @@ function chart(name, { title, series, data, scales, axes }) {
 
 const COLOURS = { requests: "#2563eb", charged: "#16a34a", units: "#9333ea", cost: "#dc2626", limit: "#6b7280", used: "#ea580c" };
 
+const PERIOD_SECONDS = { hour: 3600, day: 86400, month: 31 * 86400 };
+
 /** Requests, charged, units (left axis) and cost (right axis) per period, summed over surfaces. */
 function usageChart(rows, granularity) {
   const byPeriod = new Map();
@@ -267,7 +269,12 @@ function usageChart(rows, granularity) {
       { label: "units", stroke: COLOURS.units, scale: "count" },
       { label: "cost", stroke: COLOURS.cost, scale: "money", value: (_, v) => (v === null || v === undefined ? "" : v.toFixed(6)) },
     ],
-    scales: { count: { range: (_, min, max) => [0, Math.max(1, max)] }, money: { range: (_, min, max) => [0, max > 0 ? max : 1] } },
+    scales: {
+      // One period alone would otherwise stretch the time axis over years.
+      x: { time: true, range: (_, min, max) => (min === max ? [min - PERIOD_SECONDS[granularity], max + PERIOD_SECONDS[granularity]] : [min, max]) },
+      count: { range: (_, min, max) => [0, Math.max(1, max)] },
+      money: { range: (_, min, max) => [0, max > 0 ? max : 1] },
+    },
     axes: [{}, { scale: "count", label: "count" }, { scale: "money", side: 1, label: "cost", grid: { show: false } }],
   });
 }
