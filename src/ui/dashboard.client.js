@@ -122,23 +122,29 @@ function showTenant(tenant, granularity = "day") {
 
 // ── the page's own sections ──
 
-/** Every tenant whose id or name contains the text: `?q=` on the server, and the same filter here for gateways without it. */
+const LIST_PAGE = 100;
+
+/**
+ * Tenants whose id or name contains the text (`?q=`; filtered here too, for a gateway without it),
+ * following cursors; with no text, the first page only.
+ */
 async function searchTenants(text) {
   const found = [];
   let cursor;
   for (let page = 0; page < 50; page++) {
-    const answer = await admin(`/tenants?${query({ limit: 100, q: text, cursor })}`);
+    const answer = await admin(`/tenants?${query({ limit: LIST_PAGE, q: text, cursor })}`);
     found.push(...answer.items);
     cursor = answer.cursor;
-    if (!cursor) break;
+    if (!cursor || !text) break;
   }
   const needle = text.toLowerCase();
-  return found.filter((t) => !needle || t.id.toLowerCase().includes(needle) || (t.name ?? "").toLowerCase().includes(needle));
+  return { tenants: found.filter((t) => !needle || t.id.toLowerCase().includes(needle) || (t.name ?? "").toLowerCase().includes(needle)), more: Boolean(cursor) };
 }
 
-function tenantList(tenants) {
+function tenantList({ tenants, more }) {
   if (tenants.length === 0) return h("p", { class: "empty" }, "No tenant matches.");
-  return h(
+  const note = more ? h("p", { class: "empty" }, `The first ${tenants.length} tenants; search to find others.`) : null;
+  return [note, h(
     "table",
     { class: "tenants" },
     h("thead", {}, h("tr", {}, ["Id", "Name", "Kind", "Plan", "Status", ""].map((t) => h("th", { scope: "col" }, t)))),
@@ -158,7 +164,7 @@ function tenantList(tenants) {
         ),
       ),
     ),
-  );
+  )];
 }
 
 function diffList(diff) {

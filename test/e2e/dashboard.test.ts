@@ -30,8 +30,8 @@ afterAll(async () => {
 });
 
 /** Opens the dashboard, signs in, searches the tenant and opens it; waits for its sections. */
-async function openTenant(page: Page, id: string): Promise<void> {
-  await signIn(page, gw.adminToken);
+async function openTenant(page: Page, id: string, token = gw.adminToken): Promise<void> {
+  await signIn(page, token);
   await page.locator("#tenant-search").fill(id);
   await page.locator("form.search button[type=submit]").click();
   await page.locator(`#tenant-results tr[data-tenant="${id}"] button.open-tenant`).click();
@@ -195,4 +195,29 @@ describe("tenant names are user input", () => {
     expect(requests.filter((r) => new URL(r.url()).pathname === "/x")).toEqual([]);
     expect(errors).toEqual([]);
   });
+});
+
+test("search asks the server (?q=) and matches a name whatever its case", async () => {
+  const { page, requests, errors } = await openPage(browser, dashboardUrl);
+  await signIn(page, gw.adminToken);
+  await page.locator("#tenant-search").fill("DASHBOARD TEST co");
+  await page.locator("form.search button[type=submit]").click();
+  await page.locator(`#tenant-results tr[data-tenant="${tenant}"]`).waitFor();
+  expect(await page.locator("#tenant-results tbody tr").count()).toBe(1);
+  const searched = requests.map((r) => new URL(r.url())).filter((u) => u.pathname === "/_tollgate/admin/tenants");
+  expect(searched.map((u) => u.searchParams.get("q"))).toContain("DASHBOARD TEST co");
+  expect(errors).toEqual([]);
+});
+
+test("a read-only admin token is enough to see everything", async () => {
+  const token = await adminCall<{ token: string }>(gw, "POST", "/tokens", { name: uniqueId("dash-reader"), scopes: ["read"] });
+  expect(token.status).toBe(201);
+  const { page, requests, errors } = await openPage(browser, dashboardUrl);
+  await openTenant(page, tenant, token.body.token);
+  expect(await page.locator("#tenant-usage tfoot tr[data-surface='*'] [data-field=requests]").textContent()).not.toBe("0");
+  for (const r of requests.filter((r) => new URL(r.url()).pathname.startsWith("/_tollgate/admin/"))) {
+    expect(r.method(), r.url()).toBe("GET");
+    expect(r.headers()["authorization"]).toBe(`Bearer ${token.body.token}`);
+  }
+  expect(errors).toEqual([]);
 });

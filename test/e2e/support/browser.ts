@@ -16,6 +16,9 @@ const QUIET = [
 ];
 
 export async function launchBrowser(): Promise<Browser> {
+  // The packaged binary is Linux x64/arm64 only: elsewhere, point TOLLGATE_CHROMIUM at a local Chrome.
+  const local = process.env.TOLLGATE_CHROMIUM;
+  if (local) return chromium.launch({ executablePath: local, args: QUIET, headless: true });
   sparticuz.setGraphicsMode = false; // software rendering is enough for a 2D canvas
   return chromium.launch({ executablePath: await sparticuz.executablePath(), args: [...sparticuz.args, ...QUIET], headless: true });
 }
