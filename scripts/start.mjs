@@ -112,6 +112,8 @@ Try:
   curl -s -H "Authorization: Bearer ${adminToken}" "${gateway}/_tollgate/admin/usage?tenant=demo&granularity=day"
 
 API reference: ${gateway}/_tollgate/docs
+Dashboard:     ${gateway}/_tollgate/dashboard  (enter the admin token)
+Tenant portal: ${gateway}/_tollgate/portal  (enter the API key)
 `);
 } catch (error) {
   stop();

@@ -17,6 +17,7 @@ import { systemClock, type Clock } from "./clock";
 import { DOCS_PATH, docsRoutes } from "./docs/page";
 import type { AppEnv } from "./env";
 import { handleGatewayRequest } from "./gateway";
+import { uiRoutes } from "./ui/routes";
 import { Problem, problem, renderProblem } from "./problems";
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -72,6 +73,7 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
     responses: { 200: { description: "the document", content: { "application/json": { schema: z.looseObject({}) } } } },
   });
   app.route(DOCS_PATH, docsRoutes);
+  app.route("/_tollgate", uiRoutes);
 
   app.all("/_tollgate/*", () => {
     throw problem("not-found", { detail: "No such Tollgate endpoint." });

@@ -1,0 +1,241 @@
+// GET /_tollgate/dashboard (CONTRACT §9): tenants with search, a tenant's usage, quota burn-down,
+// limits, incentives, refusals and keys, and the catalog's versions with their diffs. Data comes
+// from the admin API with the token entered once per browser session.
+// To show more (grants, statements, webhooks), add an entry to `tenantSections` or `pageSections`.
+"use strict";
+
+const session = new Session({ storageKey: "tollgate.adminToken", label: "Admin token", placeholder: "ADMIN_TOKEN or tga_…", onReady: showDashboard });
+const admin = (path) => session.call("GET", `/_tollgate/admin${path}`);
+const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "")).toString();
+
+// ── a tenant's view: one entry per section, in order ──
+
+/**
+ * What the sections of one tenant's view share: the tenant, the chosen granularity, and each API
+ * answer fetched once however many sections read it.
+ */
+function tenantView(tenant, granularity) {
+  const cache = new Map();
+  const once = (key, load) => {
+    if (!cache.has(key)) cache.set(key, load());
+    return cache.get(key);
+  };
+  const id = encodeURIComponent(tenant.id);
+  return {
+    tenant,
+    granularity,
+    usage: () => once("usage", () => admin(`/usage?${query({ tenant: tenant.id, granularity })}`)),
+    limits: () => once("limits", () => admin(`/tenants/${id}/limits`)),
+    keys: () => once("keys", () => admin(`/tenants/${id}/keys`)),
+    hourlySince: (from) => once(`hourly:${from}`, () => admin(`/usage?${query({ tenant: tenant.id, granularity: "hour", from })}`)),
+  };
+}
+
+const tenantSections = [
+  {
+    id: "usage",
+    title: "Usage over time",
+    render: async (view) => {
+      const rows = await view.usage();
+      if (rows.length === 0) return h("p", { class: "empty" }, "No usage yet.");
+      return [usageChart(rows, view.granularity), totalsTable(rows, `Totals of every ${view.granularity} row`)];
+    },
+  },
+  {
+    id: "quota",
+    title: "Quota burn-down",
+    render: async (view) => {
+      const limits = await view.limits();
+      const withQuota = Object.entries(limits).filter(([, l]) => l.quota).sort(([a], [b]) => a.localeCompare(b));
+      if (withQuota.length === 0) return h("p", { class: "empty" }, "No surface of this tenant has a quota.");
+      const earliest = withQuota.map(([, l]) => l.quota.periodStart).sort()[0];
+      const hourly = await view.hourlySince(earliest);
+      return withQuota.map(([surface, l]) => burnDownChart(surface, l.quota, hourly));
+    },
+  },
+  {
+    id: "limits",
+    title: "Limits now",
+    render: async (view) => limitsTable(await view.limits()),
+  },
+  {
+    id: "incentives",
+    title: "Incentives used and money saved",
+    render: async (view) => {
+      const { all } = totalsOf(await view.usage());
+      return [
+        h("p", {}, "Money saved by incentives: ", h("strong", { dataset: { field: "savings-total" } }, formatMicros(all.savings))),
+        countsTable(all.incentives, { name: "Incentive", value: "Requests", kind: "incentives" }),
+      ];
+    },
+  },
+  {
+    id: "refusals",
+    title: "Refusals and early retries",
+    render: async (view) => {
+      const { all } = totalsOf(await view.usage());
+      return [
+        h("p", {}, "Refused: ", h("strong", { dataset: { field: "rejected-total" } }, String(all.rejected)), " · early retries (ignored Retry-After): ", h("strong", { dataset: { field: "early-retries-total" } }, String(all.earlyRetries))),
+        all.hasRefusals || all.rejected === 0
+          ? countsTable(all.refusals, { name: "Problem code", value: "Refusals", kind: "refusals" })
+          : h("p", { class: "empty" }, "This gateway's rollups do not break refusals down by code."),
+      ];
+    },
+  },
+  {
+    id: "keys",
+    title: "API keys",
+    render: async (view) => {
+      const keys = await view.keys();
+      if (keys.length === 0) return h("p", { class: "empty" }, "No keys.");
+      return h(
+        "table",
+        { class: "keys" },
+        h("thead", {}, h("tr", {}, ["Prefix", "Name", "Created", "Expires", "Revoked"].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          keys.map((k) => h("tr", { dataset: { key: k.id } }, h("td", {}, h("code", {}, k.prefix)), h("td", {}, k.name ?? ""), h("td", {}, when(k.createdAt)), h("td", {}, when(k.expiresAt)), h("td", {}, k.revokedAt ? when(k.revokedAt) : "active"))),
+        ),
+      );
+    },
+  },
+];
+
+function showTenant(tenant, granularity = "day") {
+  location.hash = `tenant=${encodeURIComponent(tenant.id)}`;
+  const view = tenantView(tenant, granularity);
+  const select = h(
+    "select",
+    { id: "granularity", onchange: (e) => showTenant(tenant, e.target.value) },
+    ["hour", "day", "month"].map((g) => h("option", { value: g, selected: g === granularity }, g)),
+  );
+  const sections = tenantSections.map((s) => ({ ...s, ...section(`tenant-${s.id}`, s.title) }));
+  fill(
+    document.getElementById("tenant"),
+    h("h2", { id: "tenant-title" }, "Tenant ", h("code", {}, tenant.id), tenant.name ? [" — ", h("span", { class: "tenant-name" }, tenant.name)] : null),
+    h("p", { class: "tenant-terms" }, `${tenant.kind ?? ""} · plan ${tenant.plan} · ${tenant.status ?? "active"}`, tenant.addons?.length ? ` · add-ons ${tenant.addons.join(", ")}` : "", " · rows per ", h("label", { for: "granularity", class: "visually-hidden" }, "granularity"), select),
+    sections.map((s) => s.el),
+  );
+  return Promise.all(sections.map((s) => fillSection(s, () => s.render(view))));
+}
+
+// ── the page's own sections ──
+
+const LIST_PAGE = 100;
+
+/**
+ * Tenants whose id or name contains the text (`?q=`; filtered here too, for a gateway without it),
+ * following cursors; with no text, the first page only.
+ */
+async function searchTenants(text) {
+  const found = [];
+  let cursor;
+  for (let page = 0; page < 50; page++) {
+    const answer = await admin(`/tenants?${query({ limit: LIST_PAGE, q: text, cursor })}`);
+    found.push(...answer.items);
+    cursor = answer.cursor;
+    if (!cursor || !text) break;
+  }
+  const needle = text.toLowerCase();
+  return { tenants: found.filter((t) => !needle || t.id.toLowerCase().includes(needle) || (t.name ?? "").toLowerCase().includes(needle)), more: Boolean(cursor) };
+}
+
+function tenantList({ tenants, more }) {
+  if (tenants.length === 0) return h("p", { class: "empty" }, "No tenant matches.");
+  const note = more ? h("p", { class: "empty" }, `The first ${tenants.length} tenants; search to find others.`) : null;
+  return [note, h(
+    "table",
+    { class: "tenants" },
+    h("thead", {}, h("tr", {}, ["Id", "Name", "Kind", "Plan", "Status", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "tbody",
+      {},
+      tenants.map((t) =>
+        h(
+          "tr",
+          { dataset: { tenant: t.id } },
+          h("td", {}, h("code", {}, t.id)),
+          h("td", { class: "tenant-name" }, t.name ?? ""),
+          h("td", {}, t.kind),
+          h("td", {}, t.plan),
+          h("td", {}, t.status),
+          h("td", {}, h("button", { type: "button", class: "open-tenant", onclick: () => showTenant(t) }, "Open")),
+        ),
+      ),
+    ),
+  )];
+}
+
+function diffList(diff) {
+  if (diff.changes.length === 0) return h("p", { class: "empty" }, `No changes from version ${diff.from} to ${diff.to}.`);
+  return [
+    h("p", {}, `From version ${diff.from} to ${diff.to}:`),
+    h("ul", { class: "diff", dataset: { from: diff.from, to: diff.to } }, diff.changes.map((c) => h("li", { class: `op-${c.op}` }, describeChange(c)))),
+  ];
+}
+
+async function showDiff(target, to) {
+  fill(target, h("p", { class: "loading" }, "Loading…"));
+  await fillSection({ body: target }, async () => diffList(await admin(`/catalog/diff?${query({ from: Math.max(0, to - 1), to })}`)));
+}
+
+const pageSections = [
+  {
+    id: "tenants",
+    title: "Tenants",
+    render: async () => {
+      const results = h("div", { id: "tenant-results" });
+      const input = h("input", { type: "search", id: "tenant-search", placeholder: "id or name contains…" });
+      const search = async () => {
+        fill(results, h("p", { class: "loading" }, "Searching…"));
+        await fillSection({ body: results }, async () => tenantList(await searchTenants(input.value.trim())));
+      };
+      const form = h("form", { class: "search", onsubmit: (e) => (e.preventDefault(), search()) }, h("label", { for: "tenant-search" }, "Search tenants "), input, " ", h("button", { type: "submit" }, "Search"));
+      void search();
+      return [form, results];
+    },
+  },
+  { id: "tenant-view", title: "", render: async () => h("div", { id: "tenant" }, h("p", { class: "empty" }, "Open a tenant to see its usage, limits and keys.")) },
+  {
+    id: "catalog",
+    title: "Catalog versions",
+    render: async () => {
+      const versions = await admin("/catalog/versions");
+      if (versions.length === 0) return h("p", { class: "empty" }, "No catalog loaded yet.");
+      const newestFirst = [...versions].sort((a, b) => b.version - a.version);
+      const diff = h("div", { id: "catalog-diff" });
+      const table = h(
+        "table",
+        { class: "versions" },
+        h("thead", {}, h("tr", {}, ["Version", "Created", ""].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, newestFirst.map((v) => h("tr", { dataset: { version: v.version } }, h("td", { class: "num" }, String(v.version)), h("td", {}, when(v.createdAt)), h("td", {}, h("button", { type: "button", class: "show-diff", onclick: () => showDiff(diff, v.version) }, "Changes"))))),
+      );
+      void showDiff(diff, newestFirst[0].version);
+      return [table, diff];
+    },
+  },
+];
+
+async function showDashboard() {
+  try {
+    await admin("/catalog/versions"); // proves the token before drawing anything
+  } catch (error) {
+    if (!(error instanceof ApiProblem && error.status === 401)) fill(document.getElementById("app"), h("p", { class: "problem", role: "alert" }, error.message));
+    return;
+  }
+  session.showSignedIn("Signed in with the admin token.");
+  const sections = pageSections.map((s) => ({ ...s, ...section(s.id, s.title) }));
+  fill(document.getElementById("app"), sections.map((s) => s.el));
+  await Promise.all(sections.map((s) => fillSection(s, () => s.render())));
+  const wanted = /^#tenant=(.+)$/.exec(location.hash)?.[1];
+  if (wanted) {
+    try {
+      await showTenant(await admin(`/tenants/${wanted}`));
+    } catch {
+      // a tenant deleted since the link was made: the list is still there
+    }
+  }
+}
+
+session.start();

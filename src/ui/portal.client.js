@@ -1,0 +1,130 @@
+// GET /_tollgate/portal (CONTRACT §9): a tenant's own usage, limits and a quote form. It only
+// calls the tenant endpoints (/_tollgate/usage, /_tollgate/quote) with the tenant's own key, so it
+// can never show another tenant's data.
+// To show more (recommendations, grants to approve), add an entry to `portalSections`.
+"use strict";
+
+const session = new Session({ storageKey: "tollgate.apiKey", label: "Your API key", placeholder: "tg_…", onReady: showPortal });
+
+/** Each answer of GET /_tollgate/usage fetched once per granularity. */
+function ownUsage(granularity) {
+  let answer;
+  return () => (answer ??= session.call("GET", `/_tollgate/usage?granularity=${encodeURIComponent(granularity)}`));
+}
+
+/** "Name: value" lines → an object of headers. */
+function headersOf(text) {
+  const headers = {};
+  for (const line of text.split("\n")) {
+    const at = line.indexOf(":");
+    if (line.trim() === "") continue;
+    if (at <= 0) throw new Error(`Not a header line: "${line.trim()}" (write Name: value).`);
+    headers[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+  }
+  return headers;
+}
+
+/** A JSON body is sent as JSON (so a json-array meter can count it); anything else as a string. */
+function bodyOf(text) {
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function quoteAnswer(q) {
+  const row = (label, field, value) => h("tr", {}, h("th", { scope: "row" }, label), h("td", { dataset: { field } }, value));
+  return h(
+    "table",
+    { class: "quote-answer" },
+    h(
+      "tbody",
+      {},
+      row("Allowed", "allowed", q.allowed ? "yes" : "no"),
+      row("Surface", "surface", q.surface ?? "—"),
+      row("Rule", "rule", q.rule ?? "—"),
+      row("Units", "units", q.units === null ? "known only from the response" : `${q.units}${q.unit ? ` ${q.unit}` : ""}`),
+      row("Cost", "cost", q.cost ?? "known only from the response"),
+      row("Incentives", "incentives", q.incentives.length ? q.incentives.join(", ") : "none"),
+      q.problem ? row("Problem", "problem", `${q.problem.type.replace(/^urn:tollgate:problem:/, "")}: ${q.problem.detail}`) : null,
+    ),
+  );
+}
+
+function quoteForm() {
+  const method = h("select", { id: "quote-method" }, ["GET", "POST", "PUT", "PATCH", "DELETE"].map((m) => h("option", { value: m }, m)));
+  const path = h("input", { id: "quote-path", value: "/v1/events", required: true, size: 40 });
+  const headers = h("textarea", { id: "quote-headers", rows: 2, cols: 50, placeholder: "Idempotency-Key: order-42" });
+  const body = h("textarea", { id: "quote-body", rows: 3, cols: 50, placeholder: '{"records": [{"id": 1}]}' });
+  const result = h("div", { id: "quote-result", "aria-live": "polite" });
+  const form = h(
+    "form",
+    { class: "quote" },
+    h("p", {}, h("label", { for: "quote-method" }, "Method "), method, " ", h("label", { for: "quote-path" }, "Path "), path),
+    h("p", {}, h("label", { for: "quote-headers" }, "Headers (one Name: value a line)"), h("br"), headers),
+    h("p", {}, h("label", { for: "quote-body" }, "Body (JSON or text)"), h("br"), body),
+    h("p", {}, h("button", { type: "submit" }, "Quote")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    fill(result, h("p", { class: "loading" }, "Asking…"));
+    await fillSection({ body: result }, async () => {
+      const described = { method: method.value, path: path.value.trim(), headers: headersOf(headers.value) };
+      const b = bodyOf(body.value);
+      if (b !== undefined) described.body = b;
+      return quoteAnswer(await session.call("POST", "/_tollgate/quote", described));
+    });
+  });
+  return [h("p", {}, "What would this request get now? Nothing is sent to the API and nothing is charged."), form, result];
+}
+
+const portalSections = [
+  {
+    id: "usage",
+    title: "Your usage",
+    render: async (view) => {
+      const { items } = await view.usage();
+      if (items.length === 0) return h("p", { class: "empty" }, "No usage yet.");
+      return [usageChart(items, view.granularity), totalsTable(items, `Totals of every ${view.granularity} row`)];
+    },
+  },
+  {
+    id: "current-period",
+    title: "This month",
+    render: async (view) => {
+      const { currentPeriod } = await view.usage();
+      if (!currentPeriod) return h("p", { class: "empty" }, "No usage this month yet.");
+      return [h("p", {}, `Month ${currentPeriod.period}, as of ${when(currentPeriod.writtenAt)}.`), totalsTable(currentPeriod.surfaces)];
+    },
+  },
+  { id: "limits", title: "Your limits now", render: async (view) => limitsTable((await view.usage()).limits) },
+  { id: "quote", title: "Quote a request", render: async () => quoteForm() },
+];
+
+async function showPortal(granularity = "day") {
+  const view = { granularity, usage: ownUsage(granularity) };
+  let tenant;
+  try {
+    tenant = (await view.usage()).tenant;
+  } catch (error) {
+    if (!(error instanceof ApiProblem && error.status === 401)) fill(document.getElementById("app"), h("p", { class: "problem", role: "alert" }, error.message));
+    return;
+  }
+  session.showSignedIn(`Signed in as tenant ${tenant}.`);
+  const select = h(
+    "select",
+    { id: "granularity", onchange: (e) => showPortal(e.target.value) },
+    ["hour", "day", "month"].map((g) => h("option", { value: g, selected: g === granularity }, g)),
+  );
+  const sections = portalSections.map((s) => ({ ...s, ...section(s.id, s.title) }));
+  fill(
+    document.getElementById("app"),
+    h("p", {}, "Tenant ", h("code", { id: "tenant-id" }, tenant), " · rows per ", h("label", { for: "granularity", class: "visually-hidden" }, "granularity"), select),
+    sections.map((s) => s.el),
+  );
+  await Promise.all(sections.map((s) => fillSection(s, () => s.render(view))));
+}
+
+session.start();
