@@ -1,7 +1,7 @@
 // JSON Merge Patch (RFC 7396), as `PATCH /tenants/:id` applies it (CONTRACT §9), so
 // `tenants update --dry-run` can show the outcome without asking the gateway to change anything.
 // Pure functions; values are JSON (no undefined inside).
-import { mergePatch } from "../src/admin/merge-patch";
+import { mergePatch } from "../src/tenants/merge-patch";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -10,7 +10,7 @@ export const isJsonObject = (v: unknown): v is JsonObject => typeof v === "objec
 
 /**
  * RFC 7396 §2 MergePatch(Target, Patch): objects merge per member, null removes, anything else
- * replaces. The Worker's own function (src/admin/merge-patch.ts), so a dry run shows exactly what
+ * replaces. The Worker's own function (src/tenants/merge-patch.ts), so a dry run shows exactly what
  * `PATCH /tenants/:id` will do.
  */
 export const applyMergePatch = (target: Json | undefined, patch: Json): Json => mergePatch(target, patch) as Json;

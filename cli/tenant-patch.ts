@@ -1,6 +1,7 @@
 // `tenants update`: the merge patch its flags mean, and what it does to the tenant as read (with
 // its ETag), so the change is checked and shown before it is sent. Pure, no node APIs.
 import { issuesOf } from "../src/catalog/schema";
+import { patchedTerms, type TenantDocument } from "../src/tenants/merge-patch";
 import type { ValidationIssue } from "../src/problems";
 import { SurfaceOverride, TenantPatch, TenantTerms } from "../src/tenants/schema";
 import { applyMergePatch, combinePatches, isJsonObject, type Json, type JsonObject, patchedPaths, pointer, valueAt } from "./merge-patch";
@@ -97,10 +98,9 @@ const ANSWER_ONLY = new Set(["surfaces"]);
  * `patched()` in src/tenants/store.ts does (a surface left with no override field has none).
  */
 function termsIssues(after: JsonObject): ValidationIssue[] {
-  const overrides = isJsonObject(after.overrides) ? Object.fromEntries(Object.entries(after.overrides).filter(([, fields]) => !isJsonObject(fields) || Object.keys(fields).length > 0)) : after.overrides;
-  const terms = { name: after.name ?? null, plan: after.plan, addons: after.addons ?? [], overrides: overrides ?? {}, status: after.status, billing: after.billing ?? null };
-  const parsed = TenantTerms.safeParse(terms);
-  return parsed.success ? [] : issuesOf(parsed.error);
+  // The gateway's own check of the tenant a patch makes (src/tenants/merge-patch.ts); `after` is already merged.
+  const result = patchedTerms(after as unknown as TenantDocument, {});
+  return result.ok ? [] : result.errors;
 }
 
 /** Applies `patch` to `tenant` as the gateway will (RFC 7396) and checks it with the gateway's schemas. */

@@ -71,7 +71,10 @@ const adminCall = async (method, path, body) => {
 async function waitForGateway() {
   for (let i = 0; i < 600; i++) {
     try {
-      if ((await fetch(`${gateway}/_tollgate/health`)).ok) return;
+      // 503 is a gateway that answers but is not yet configured (no catalog on a fresh state).
+      const res = await fetch(`${gateway}/_tollgate/health`);
+      await res.arrayBuffer();
+      if (res.status === 200 || res.status === 503) return;
     } catch {}
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -96,6 +99,8 @@ async function seed() {
 try {
   await waitForGateway();
   const key = await seed();
+  const health = await (await fetch(`${gateway}/_tollgate/health`)).json();
+  for (const [name, check] of Object.entries(health.checks ?? {})) if (!check.ok) console.warn(`health: ${name}: ${check.detail}`);
   console.log(`
 Tollgate is running on ${gateway} in front of the demo origin.
 
@@ -110,6 +115,11 @@ Try:
 
   curl -s -H "Authorization: Bearer ${adminToken}" ${gateway}/_tollgate/admin/tenants/demo/limits
   curl -s -H "Authorization: Bearer ${adminToken}" "${gateway}/_tollgate/admin/usage?tenant=demo&granularity=day"
+
+CLI (on localhost it reads the admin token from .dev.vars):
+  npx tollgate tenants show demo
+  npx tollgate tenants update demo --set-override 'records.write.quota={"limit":50000,"period":"day","overage":"bill"}' --dry-run
+  npx tollgate usage --tenant demo --granularity day
 
 API reference: ${gateway}/_tollgate/docs
 Dashboard:     ${gateway}/_tollgate/dashboard  (enter the admin token)

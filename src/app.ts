@@ -17,6 +17,7 @@ import { systemClock, type Clock } from "./clock";
 import { DOCS_PATH, docsRoutes } from "./docs/page";
 import type { AppEnv } from "./env";
 import { handleGatewayRequest } from "./gateway";
+import { Health, healthOf } from "./health";
 import { uiRoutes } from "./ui/routes";
 import { Problem, problem, renderProblem } from "./problems";
 
@@ -33,10 +34,17 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
     await next();
   });
 
-  app.get("/_tollgate/health", (c) => c.json({ status: "ok" }));
+  app.get("/_tollgate/health", async (c) => {
+    const health = await healthOf(c.env, c.get("clock"));
+    return c.json(health, health.status === "ok" ? 200 : 503, { "Cache-Control": "no-store" });
+  });
   app.openAPIRegistry.registerPath({
-    operationId: "getHealth", method: "get", path: "/_tollgate/health", summary: "Liveness of the gateway", security: [],
-    responses: { 200: { description: "the gateway answers", content: { "application/json": { schema: z.object({ status: z.string() }) } } } },
+    operationId: "getHealth", method: "get", path: "/_tollgate/health", security: [],
+    summary: "Whether the gateway is configured to serve: admin token set, origin URL valid, catalog loaded, D1 migrated",
+    responses: {
+      200: { description: "ok: every check passes", content: { "application/json": { schema: Health } } },
+      503: { description: "degraded: the failing checks say what to fix", content: { "application/json": { schema: Health } } },
+    },
   });
 
   const admin = new OpenAPIHono<AppEnv>();

@@ -30,6 +30,8 @@ const whenAnswered: Record<ProblemCode, string> = {
   "origin-timeout": "the origin sent no response headers within `ORIGIN_TIMEOUT_MS` (default 30000)",
   "limiter-unavailable": "the tenant's limiter could not answer and `FAIL_MODE` is `closed` (`Retry-After` set)",
   "internal-error": "a bug in Tollgate itself (reported with `Tollgate-Request-Id`)",
+  "precondition-failed": "an `If-Match` on a tenant or catalog write no longer names its current `ETag` (someone changed it since it was read); nothing changed",
+  "catalog-strands-tenants": "a catalog `PUT` would leave tenants on a plan it removes, or with add-ons or overrides of surfaces it removes (`stranded` lists them, `changes` the diff); send `?force=true` to store it anyway, or `?dryRun=true` to see it without storing",
   forbidden: "an admin token lacks the scope the method needs (`read` for GET, `write` for mutations), or a non-root token manages admin tokens",
 };
 

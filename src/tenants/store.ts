@@ -5,9 +5,8 @@ import type { TenantState } from "../limiter/protocol";
 import { limiterOf } from "../limiter/stub";
 import { problem } from "../problems";
 import { generateKey, hashKey, keyCacheName } from "./keys";
-import { issuesOf } from "../catalog/schema";
-import { mergePatch } from "../admin/merge-patch";
-import { TenantTerms, type Tenant, type TenantCreate, type TenantPatch } from "./schema";
+import { patchedTerms } from "./merge-patch";
+import type { Tenant, TenantCreate, TenantPatch, TenantTerms } from "./schema";
 
 interface TenantRow {
   id: string;
@@ -92,16 +91,9 @@ export interface WriteChecks {
 
 /** The tenant a merge patch produces, or invalid-request naming every issue. */
 function patched(before: Tenant, patch: TenantPatch): TenantTerms {
-  const doc = mergePatch(
-    { name: before.name, plan: before.plan, addons: before.addons, overrides: before.overrides, status: before.status, billing: before.billing },
-    patch,
-  ) as Record<string, unknown>;
-  const overrides = (doc.overrides ?? {}) as Record<string, Record<string, unknown>>;
-  // A surface whose every override was removed has none left.
-  for (const [surface, fields] of Object.entries(overrides)) if (Object.keys(fields).length === 0) delete overrides[surface];
-  const result = TenantTerms.safeParse({ ...doc, name: doc.name ?? null, addons: doc.addons ?? [], overrides, billing: doc.billing ?? null });
-  if (!result.success) throw problem("invalid-request", { detail: "The tenant the patch produces does not match the schema.", errors: issuesOf(result.error) });
-  return result.data;
+  const result = patchedTerms(before, patch);
+  if (!result.ok) throw problem("invalid-request", { detail: "The tenant the patch produces does not match the schema.", errors: result.errors });
+  return result.terms;
 }
 
 /** Attempts of a merge patch without If-Match that loses a race to another write before it gives up. */

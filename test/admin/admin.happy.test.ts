@@ -189,7 +189,8 @@ describe("limits", () => {
 
 describe("public endpoints", () => {
   it("health, OpenAPI 3.1 of the admin API, and the docs page", async () => {
-    expect(await (await send("/_tollgate/health")).json()).toEqual({ status: "ok" });
+    // The catalog of this file is loaded, so every check passes (test/health.test.ts has the rest).
+    expect(await (await send("/_tollgate/health")).json()).toMatchObject({ status: "ok" });
     const doc = await (await send("/_tollgate/openapi.json")).json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(
