@@ -82,7 +82,7 @@ export function grantIssues(grant: JsonObject, status: { approving: boolean }): 
   const issues: ValidationIssue[] = [];
   const share = grant.share;
   if (share !== null && share !== undefined && grant.payer !== "customer") {
-    issues.push({ path: "/share", message: 'a share is paid only out of what the customer pays (payer "customer"); remove it with --share none' });
+    issues.push({ path: "/share", message: 'a share is paid only out of what the customer pays, so it needs payer "customer" (on update, --share none removes it)' });
   }
   if (status.approving && grant.status !== undefined && grant.status !== "pending" && grant.status !== "active") {
     issues.push({ path: "/status", message: `a ${String(grant.status)} grant cannot be approved` });
