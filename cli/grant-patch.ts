@@ -3,24 +3,12 @@
 // sent. Pure, no node APIs.
 import { issuesOf } from "../src/catalog/schema";
 import type { ValidationIssue } from "../src/problems";
-import { GrantPatch, Share } from "./grant-schema";
-import { applyMergePatch, type Json, type JsonObject, patchedPaths, pointer, valueAt } from "./merge-patch";
+import { type Grant, GrantPatch, Share, sharePpm } from "../src/partners/schema";
+import { applyMergePatch, type JsonObject, patchedPaths, pointer, valueAt } from "./merge-patch";
 import { BadFlag } from "./tenant-patch";
 import type { FieldChange } from "./tenant-patch";
 
-export interface Grant {
-  id: string;
-  partner: string;
-  customer: string;
-  surfaces: string[] | "*";
-  payer: "customer" | "partner";
-  share: string | null;
-  status: "pending" | "active" | "rejected" | "revoked";
-  expiresAt: string | null;
-  requestedBy?: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Grant };
 
 /** `*` → every surface; `events.feed,records.write` → those surfaces (blanks and repeats dropped). */
 export function surfacesFlag(text: string): string[] | "*" {
@@ -77,18 +65,17 @@ export interface GrantPatchOutcome {
   issues: ValidationIssue[];
 }
 
-/** The rules that span fields (CONTRACT §7), on the grant as it would be. */
-export function grantIssues(grant: JsonObject, status: { approving: boolean }): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
+/** The rule that spans fields (CONTRACT §7), on the grant as it would be: a share only when the customer pays. */
+export function grantIssues(grant: JsonObject): ValidationIssue[] {
   const share = grant.share;
-  if (share !== null && share !== undefined && grant.payer !== "customer") {
-    issues.push({ path: "/share", message: 'a share is paid only out of what the customer pays, so it needs payer "customer" (on update, --share none removes it)' });
+  if (typeof share === "string" && grant.payer !== "customer" && sharePpm(share) !== 0) {
+    return [{ path: "/share", message: 'a share is paid only out of what the customer pays, so it needs payer "customer" (on update, --share none removes it)' }];
   }
-  if (status.approving && grant.status !== undefined && grant.status !== "pending" && grant.status !== "active") {
-    issues.push({ path: "/status", message: `a ${String(grant.status)} grant cannot be approved` });
-  }
-  return issues;
+  return [];
 }
+
+/** A revoked or rejected grant is final (the gateway answers 409): a new grant is needed. */
+export const isFinal = (grant: Pick<Grant, "status">) => grant.status === "revoked" || grant.status === "rejected";
 
 /** Applies the merge patch to the grant as read (with its ETag), as the gateway will, and checks it. */
 export function applyGrantPatch(grant: JsonObject, patch: JsonObject): GrantPatchOutcome {
@@ -97,7 +84,7 @@ export function applyGrantPatch(grant: JsonObject, patch: JsonObject): GrantPatc
   const changes = patchedPaths(patch).map((path) => ({ path: pointer(path), members: path, before: valueAt(grant, path), after: valueAt(after, path) }));
   const shape = GrantPatch.safeParse(patch);
   if (!shape.success) return { after, changes, issues: issuesOf(shape.error) };
-  return { after, changes, issues: grantIssues({ ...after, status: grant.status as Json }, { approving: patch.status === "active" }) };
+  return { after, changes, issues: grantIssues(after) };
 }
 
 export const surfacesText = (s: Grant["surfaces"]) => (s === "*" ? "*" : s.join(","));

@@ -2,46 +2,20 @@
 // (CONTRACT §7: Σ charges = Σ partnerEarnings + Σ platformNet, exactly, in micro-units).
 // Pure, no node APIs; money is summed as bigint micro-units, never as floats.
 import { formatMoney, parseMoneyExact } from "../src/pricing/money";
+import { PeriodQuery, type Statement, type Statements } from "../src/metering/statements";
 import { BadFlag } from "./tenant-patch";
 
-export interface StatementLine {
-  surface: string;
-  actor: string;
-  payer: string;
-  requests: number;
-  units: number;
-  charges: string;
-  partnerEarnings: string;
-}
+export type { Statement, Statements };
 
-export interface Statement {
-  tenant: string;
-  period: string;
-  charges: string;
-  partnerEarnings: string;
-  platformNet: string;
-  lines?: StatementLine[];
-}
-
-export interface Money3 {
-  charges: string;
-  partnerEarnings: string;
-  platformNet: string;
-}
-
-export interface Statements {
-  period: string;
-  currency: string;
-  items: Statement[];
-  totals: Money3;
-}
+/** The three amounts of a statement, and of the totals. */
+export type Money3 = Statements["totals"];
 
 /** The month of `now` in UTC, as YYYY-MM. */
 export const currentPeriod = (now: Date) => now.toISOString().slice(0, 7);
 
 export function periodFlag(text: string): string {
-  const m = /^(\d{4})-(\d{2})$/.exec(text);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw new BadFlag(`"${text}" is not a month: expected YYYY-MM, e.g. 2026-11`);
+  // The gateway's own query schema for ?period=.
+  if (!PeriodQuery.safeParse(text).success) throw new BadFlag(`"${text}" is not a month: expected YYYY-MM, e.g. 2026-11`);
   return text;
 }
 
@@ -63,7 +37,7 @@ export function sumsOf(items: readonly Money3[]): Record<(typeof FIELDS)[number]
  * Why the answer does not add up, or nothing: the totals must be the sums of the statements, and
  * Σ charges must equal Σ partnerEarnings + Σ platformNet.
  */
-export function imbalances(answer: Pick<Statements, "items" | "totals">): string[] {
+export function imbalances(answer: { items: readonly Money3[]; totals: Money3 }): string[] {
   const sums = sumsOf(answer.items);
   const problems: string[] = [];
   for (const f of FIELDS) {

@@ -6,14 +6,13 @@ import { issuesOf } from "../../src/catalog/schema";
 import type { CliContext, CommandGroup } from "../context";
 import { CommandFailure, usageError } from "../errors";
 import { flag } from "../flags";
-import { applyGrantPatch, expiresFlag, expiresOrNoneFlag, type Grant, grantIssues, grantPatchOf, shareFlag, shareOrNoneFlag, surfacesFlag, surfacesText } from "../grant-patch";
-import { GrantCreate } from "../grant-schema";
+import { applyGrantPatch, expiresFlag, expiresOrNoneFlag, type Grant, grantIssues, isFinal, grantPatchOf, shareFlag, shareOrNoneFlag, surfacesFlag, surfacesText } from "../grant-patch";
+import { GrantCreate, GrantStatus } from "../../src/partners/schema";
 import { type JsonObject, valueAt } from "../merge-patch";
 import { type Output, shown } from "../output";
 import { issueLines } from "../problems";
 
 const enc = encodeURIComponent;
-const STATUSES = ["pending", "active", "rejected", "revoked"] as const;
 
 function printGrant(out: Output, g: Grant, etag: string | null): void {
   out.fields([
@@ -40,7 +39,7 @@ export const grantCommands: CommandGroup = (program: Command, ctx: CliContext) =
     .description("grants, revoked ones included")
     .option("--partner <id>", "only this partner's grants")
     .option("--customer <id>", "only grants from this customer")
-    .addOption(new Option("--status <status>", "only grants in this status").choices(STATUSES))
+    .addOption(new Option("--status <status>", "only grants in this status").choices(GrantStatus.options))
     .action(async (opts: { partner?: string; customer?: string; status?: string }) => {
       const res = await ctx.client().call<{ items: Grant[] }>("GET", "/grants", { query: { partner: opts.partner, customer: opts.customer, status: opts.status } });
       const out = ctx.out();
@@ -81,7 +80,7 @@ export const grantCommands: CommandGroup = (program: Command, ctx: CliContext) =
         ...(opts.expiresAt !== undefined && { expiresAt: opts.expiresAt }),
       };
       const checked = GrantCreate.safeParse(input);
-      const issues = [...(checked.success ? [] : issuesOf(checked.error)), ...grantIssues(input as JsonObject, { approving: false })];
+      const issues = [...(checked.success ? [] : issuesOf(checked.error)), ...grantIssues(input as JsonObject)];
       if (issues.length > 0) throw usageError("the grant is not valid", issueLines(issues));
       const res = await ctx.client().call<Grant>("POST", "/grants", { json: input });
       const out = ctx.out();
@@ -107,6 +106,7 @@ export const grantCommands: CommandGroup = (program: Command, ctx: CliContext) =
       const client = ctx.client();
       const read = await client.call<Grant>("GET", `/grants/${enc(id)}`);
       const etag = read.headers.get("ETag");
+      if (isFinal(read.body)) throw new CommandFailure(`grant ${id} is ${read.body.status}, which is final: create a new grant instead`);
       const outcome = applyGrantPatch(read.body as unknown as JsonObject, patch);
       if (outcome.issues.length > 0) throw usageError(`the change would leave grant ${id} invalid`, issueLines(outcome.issues));
       const ifMatch = opts.ifMatch ?? etag;

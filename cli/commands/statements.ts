@@ -23,8 +23,10 @@ export const statementCommands: CommandGroup = (program: Command, ctx: CliContex
       if (format === "csv") return out.raw(res);
       if (format === "json") out.raw(res);
       else {
-        const { items, totals, currency } = res.body;
-        out.line(`statements for ${res.body.period} (${currency})`);
+        const { items, totals } = res.body;
+        // `currency` is the catalog's, when the gateway says it.
+        const currency = (res.body as { currency?: unknown }).currency;
+        out.line(`statements for ${res.body.period}${typeof currency === "string" ? ` (${currency})` : ""}`);
         out.table(
           ["TENANT", "CHARGES", "PARTNER EARNINGS", "PLATFORM NET"],
           [...items.map((s) => [s.tenant, s.charges, s.partnerEarnings, s.platformNet]), ["TOTAL", totals.charges, totals.partnerEarnings, totals.platformNet]],
@@ -34,8 +36,8 @@ export const statementCommands: CommandGroup = (program: Command, ctx: CliContex
             out.line();
             out.line(`${s.tenant}:`);
             out.table(
-              ["SURFACE", "ACTOR", "PAYER", "REQUESTS", "UNITS", "CHARGES", "PARTNER EARNINGS"],
-              (s.lines ?? []).map((l) => [l.surface, l.actor, l.payer, l.requests, l.units, l.charges, l.partnerEarnings]),
+              ["SURFACE", "TENANT", "ACTOR", "PAYER", "REQUESTS", "UNITS", "CHARGES", "PARTNER EARNINGS"],
+              s.lines.map((l) => [l.surface, l.tenant, l.actor, l.payer, l.requests, l.units, l.charges, l.partnerEarnings]),
             );
           }
         }

@@ -1,7 +1,7 @@
 // What `grants create|update` flags mean, and how `grants update` computes and checks the merge
 // patch before anything is sent.
 import { describe, expect, test } from "vitest";
-import { applyGrantPatch, expiresOrNoneFlag, grantPatchOf, shareOrNoneFlag, surfacesFlag } from "../../cli/grant-patch";
+import { applyGrantPatch, expiresOrNoneFlag, grantPatchOf, isFinal, shareOrNoneFlag, surfacesFlag } from "../../cli/grant-patch";
 import { BadFlag } from "../../cli/tenant-patch";
 
 const grant = {
@@ -71,9 +71,15 @@ describe("the merge patch of `grants update`", () => {
     expect(applyGrantPatch(grant, { payer: "partner", share: null }).issues).toEqual([]);
   });
 
-  test("only a pending (or active) grant can be approved", () => {
-    expect(applyGrantPatch({ ...grant, status: "pending" }, { status: "active" }).issues).toEqual([]);
-    expect(applyGrantPatch({ ...grant, status: "revoked" }, { status: "active" }).issues).toEqual([expect.objectContaining({ path: "/status" })]);
+  test("a zero share may stay with the partner paying (the gateway's rule is a non-zero share)", () => {
+    expect(applyGrantPatch({ ...grant, share: "0" }, { payer: "partner" }).issues).toEqual([]);
+  });
+
+  test("a revoked or rejected grant is final", () => {
+    expect(isFinal({ status: "revoked" })).toBe(true);
+    expect(isFinal({ status: "rejected" })).toBe(true);
+    expect(isFinal({ status: "pending" })).toBe(false);
+    expect(isFinal({ status: "active" })).toBe(false);
   });
 
   test("a patch the API's GrantPatch refuses is reported by path", () => {
