@@ -38,7 +38,7 @@ export function buildProgram(streams: Streams, cwd: string): { program: Command;
   };
 
   program
-    .description("Operate a Tollgate gateway: catalogs, tenants, keys, limits, usage, audit")
+    .description("Operate a Tollgate gateway: catalogs, tenants, keys, limits, grants, usage, statements, audit")
     .version(VERSION)
     // exitOverride is inherited by every command added below, so commander throws instead of exiting.
     .exitOverride()

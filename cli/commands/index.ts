@@ -3,10 +3,12 @@
 import type { CommandGroup } from "../context";
 import { auditCommands } from "./audit";
 import { catalogCommands } from "./catalog";
+import { grantCommands } from "./grants";
 import { keyCommands } from "./keys";
 import { limitCommands } from "./limits";
+import { statementCommands } from "./statements";
 import { tenantCommands } from "./tenants";
 import { tokenCommands } from "./tokens";
 import { usageCommands } from "./usage";
 
-export const commandGroups: readonly CommandGroup[] = [catalogCommands, tenantCommands, keyCommands, limitCommands, usageCommands, auditCommands, tokenCommands];
+export const commandGroups: readonly CommandGroup[] = [catalogCommands, tenantCommands, keyCommands, limitCommands, grantCommands, usageCommands, statementCommands, auditCommands, tokenCommands];

@@ -1,45 +1,19 @@
 // The real `tollgate` binary (bin/tollgate.mjs, as `npx tollgate` runs it) against a real gateway:
 // exit codes 0/1/2, one-line problems, the catalog's diff and stranded tenants, safe tenant updates.
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, describe, expect, inject, test } from "vitest";
+import { join } from "node:path";
+import { describe, expect, inject, test } from "vitest";
 import { adminCall, uniqueId } from "./support/admin";
+import { cliFor, lines, nodeBin, root, type Run, runCli as runCliIn, scratchDir } from "./support/cli";
 
 const gw = inject("gateway");
-const root = resolve(import.meta.dirname, "../..");
-// The project's pinned Node, as `npx tollgate` finds it on PATH; else the one running the tests.
-const pinnedNode = join(root, "node_modules/.bin/node");
-const nodeBin = existsSync(pinnedNode) ? pinnedNode : process.execPath;
-// A folder without .dev.vars, so no test picks up a developer's local token by accident.
-const scratch = mkdtempSync(join(tmpdir(), "tollgate-cli-"));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const env = { ...process.env, TOLLGATE_URL: "", TOLLGATE_ADMIN_TOKEN: "", ...options.env };
-    const child = spawn(nodeBin, [join(root, "bin/tollgate.mjs"), ...args], { cwd: options.cwd ?? scratch, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
+const scratch = scratchDir();
+const runCli = (args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) => runCliIn(args, { ...options, cwd: options.cwd ?? scratch });
 
 /** The CLI pointed at the e2e gateway with its admin token. */
-const tollgate = (...args: string[]) => runCli(["--url", gw.url, "--token", gw.adminToken, ...args]);
-
-const lines = (text: string) => text.trimEnd().split("\n");
+const tollgate = cliFor(gw, scratch);
 
 function writeJson(name: string, value: unknown): string {
   const file = join(scratch, name);
