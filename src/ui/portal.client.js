@@ -124,7 +124,7 @@ const portalSections = [
     id: "grants",
     title: "Grants",
     render: async (view, reload) => {
-      const { items } = await session.call("GET", "/_tollgate/grants");
+      const items = await view.grants(true);
       const me = view.tenant;
       const path = (g, action) => `/_tollgate/grants/${encodeURIComponent(g.id)}${action ? `/${action}` : ""}`;
       return [
@@ -141,19 +141,13 @@ const portalSections = [
   {
     id: "statement",
     title: "Your statement",
-    render: async () => {
+    render: async (view) => {
+      if (!(await view.isPartner())) return h("p", { class: "empty", dataset: { empty: "statement" } }, "Statements of earnings are for partners calling on customers' behalf.");
       const result = h("div", { id: "statement-result", "aria-live": "polite" });
       const show = async (period) => {
         fill(result, h("p", { class: "loading" }, "Loading…"));
         await fillSection({ body: result }, async () => {
-          let st;
-          try {
-            st = await session.call("GET", `/_tollgate/statement?${new URLSearchParams({ period })}`);
-          } catch (error) {
-            if (error instanceof ApiProblem && error.status === 403) return h("p", { class: "empty", dataset: { empty: "statement" } }, `Statements are for partner keys (${error.message})`);
-            throw error;
-          }
-          return statementOf(st);
+          return statementOf(await session.call("GET", `/_tollgate/statement?${new URLSearchParams({ period })}`));
         });
       };
       const period = currentMonth();
@@ -165,6 +159,7 @@ const portalSections = [
     id: "acting",
     title: "Calls you made for others",
     render: async (view) => {
+      if (!(await view.isPartner())) return h("p", { class: "empty", dataset: { empty: "acting" } }, "None: calls on a customer's behalf are for partners with a grant.");
       const { items } = await view.acting();
       // Only calls made on a customer's behalf: never a customer's own calls, whatever the gateway answers.
       const rows = items.filter((r) => r.actor === view.tenant && r.tenant !== view.tenant);
@@ -185,6 +180,11 @@ async function showPortal(granularity = "day") {
     return;
   }
   view.tenant = tenant;
+  // Grants naming the tenant (fresh when `again`); a tenant that is a grant's partner is a partner.
+  // Only a partner's portal asks for a statement and for calls made for others.
+  let grants;
+  view.grants = (again) => (!again && grants ? grants : (grants = session.call("GET", "/_tollgate/grants").then((a) => a.items)));
+  view.isPartner = async () => (await view.grants()).some((g) => g.partner === tenant);
   session.showSignedIn(`Signed in as tenant ${tenant}.`);
   const select = h(
     "select",
