@@ -124,7 +124,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function portal(key: string): Promise<ReturnType<typeof openPage> extends Promise<infer O> ? O : never> {
+async function portal(key: string): Promise<Awaited<ReturnType<typeof openPage>>> {
   const opened = await openPage(browser, portalUrl);
   await signIn(opened.page, key);
   await opened.page.locator("#tenant-id").waitFor();
