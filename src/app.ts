@@ -9,6 +9,10 @@ import { keyRoutes } from "./admin/keys";
 import { limitRoutes } from "./admin/limits";
 import { tenantRoutes } from "./admin/tenants";
 import { tokenRoutes } from "./admin/tokens";
+import { grantRoutes } from "./admin/grants";
+import { statementRoutes } from "./admin/statements";
+import { ownGrantRoutes } from "./tenant-api/grants";
+import { ownStatementRoutes } from "./tenant-api/statement";
 import { quoteRoutes } from "./tenant-api/quote";
 import { ownUsageRoutes } from "./tenant-api/usage";
 import { usageRoutes } from "./admin/usage";
@@ -57,10 +61,14 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", usageRoutes);
   admin.route("/", auditRoutes);
   admin.route("/", tokenRoutes);
+  admin.route("/", grantRoutes);
+  admin.route("/", statementRoutes);
   app.route(ADMIN_PREFIX, admin);
 
   app.route("/_tollgate", quoteRoutes);
   app.route("/_tollgate", ownUsageRoutes);
+  app.route("/_tollgate", ownGrantRoutes);
+  app.route("/_tollgate", ownStatementRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "the root ADMIN_TOKEN or an admin token (tga_…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer", description: "a tenant API key (tg_…)" });

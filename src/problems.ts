@@ -27,6 +27,10 @@ export const problemStatus = {
   // CONTRACT §9: safe changes.
   "precondition-failed": 412,
   "catalog-strands-tenants": 409,
+  // Partners (calls on behalf of customers).
+  "grant-required": 403,
+  "delegation-required": 403,
+  "delegation-forbidden": 403,
 } as const;
 
 export type ProblemCode = keyof typeof problemStatus;
@@ -54,6 +58,9 @@ export const problemTitles: Record<ProblemCode, string> = {
   forbidden: "Forbidden for this admin token",
   "precondition-failed": "The resource changed since it was read",
   "catalog-strands-tenants": "The catalog would strand tenants",
+  "grant-required": "No active grant covers this call",
+  "delegation-required": "Only partners on behalf of a customer may call this surface",
+  "delegation-forbidden": "Partners may not call this surface on behalf of a customer",
 };
 
 export interface ValidationIssue {

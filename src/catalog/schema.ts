@@ -65,6 +65,8 @@ export const Surface = z.strictObject({
   routes: z.array(z.string()).min(1),
   /** Protocol upgrades its routes allow (issue 8: any other `Upgrade` is refused, never passed on). */
   upgrades: z.array(z.enum(["websocket"])).optional(),
+  /** Who may call it on behalf of a customer (CONTRACT §7): partners too (default), only partners, or customers' own keys only. */
+  delegation: z.enum(["allowed", "required", "forbidden"]).optional(),
   meter: Meter.default({ unit: "request", count: { from: "request" } }),
 });
 export type Surface = z.infer<typeof Surface>;

@@ -32,6 +32,9 @@ const whenAnswered: Record<ProblemCode, string> = {
   "internal-error": "a bug in Tollgate itself (reported with `Tollgate-Request-Id`)",
   "precondition-failed": "an `If-Match` on a tenant or catalog write no longer names its current `ETag` (someone changed it since it was read); nothing changed",
   "catalog-strands-tenants": "a catalog `PUT` would leave tenants on a plan it removes, or with add-ons or overrides of surfaces it removes (`stranded` lists them, `changes` the diff); send `?force=true` to store it anyway, or `?dryRun=true` to see it without storing",
+  "grant-required": "a partner's call with `Tollgate-On-Behalf-Of` that no active, unexpired grant of that customer covers for the surface; also a customer's own key with `Tollgate-On-Behalf-Of`, or an unknown customer",
+  "delegation-required": "a tenant's own call to a surface whose catalog entry says `\"delegation\": \"required\"` (only partners on behalf of a customer)",
+  "delegation-forbidden": "a delegated call to a surface whose catalog entry says `\"delegation\": \"forbidden\"` (customers' own keys only)",
   forbidden: "an admin token lacks the scope the method needs (`read` for GET, `write` for mutations), or a non-root token manages admin tokens",
 };
 

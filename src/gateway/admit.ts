@@ -40,6 +40,7 @@ const principalCodes = new Set(["unauthenticated", "key-revoked", "tenant-suspen
 
 export function refusalProblem(result: Omit<Refusal, "kind">, surface: string): Problem {
   const headers = result.limits && result.policy ? rateLimitHeaders(result.limits, result.policy.meter) : new Headers();
+  if (result.payer !== undefined) headers.set("Tollgate-Payer", result.payer);
   return problem(result.code, {
     detail: result.detail,
     ...(!principalCodes.has(result.code) && { surface }),

@@ -22,6 +22,8 @@ export interface ForwardTarget {
 
 export interface ForwardIdentity {
   tenantId: string;
+  /** A delegated call's partner (CONTRACT §7): sent to the origin as Tollgate-Actor. */
+  actor?: string;
   surface: string;
   requestId: string;
   keyHeader: string;
@@ -47,6 +49,7 @@ export async function originRequestHeaders(incoming: Headers, id: ForwardIdentit
   headers.set("X-Forwarded-Proto", url.protocol.replace(":", ""));
   headers.set("X-Forwarded-Host", url.host);
   headers.set("Tollgate-Tenant", id.tenantId);
+  if (id.actor !== undefined) headers.set("Tollgate-Actor", id.actor);
   headers.set("Tollgate-Surface", id.surface);
   headers.set("Tollgate-Request-Id", id.requestId);
   if (target.secret) {

@@ -50,6 +50,8 @@ export interface Outcome {
   units?: number;
   cost?: number; // micro-units
   incentives?: string[];
+  /** The paying tenant of a delegated call (CONTRACT §7). */
+  payer?: string;
 }
 
 /** Tollgate-* headers of every response to an authenticated request. */
@@ -59,6 +61,7 @@ export function tollgateHeaders(o: Outcome, into: Headers = new Headers()): Head
   if (o.units !== undefined) into.set("Tollgate-Units", String(o.units));
   if (o.cost !== undefined) into.set("Tollgate-Cost", formatMoney(o.cost));
   if (o.incentives && o.incentives.length > 0) into.set("Tollgate-Incentives", o.incentives.join(", "));
+  if (o.payer !== undefined) into.set("Tollgate-Payer", o.payer);
   return into;
 }
 

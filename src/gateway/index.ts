@@ -41,6 +41,10 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
   const watch: Stopwatch = { start: performance.now(), marks: {} };
   const principal = await authenticate(env, request.headers, url);
   watch.marks.auth = performance.now() - watch.start;
+  // CONTRACT §7: a partner's key calls on behalf of a customer; the customer's limiter admits it.
+  const onBehalfOf = onBehalfOfHeader(request.headers);
+  const tenantId = onBehalfOf ?? principal.tenantId;
+  const actor = onBehalfOf === null ? undefined : principal.tenantId;
   let catalogVersion: number | null = null;
   let admitted = false;
   try {
@@ -70,7 +74,7 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
     const admitStart = performance.now();
     // CONTRACT §6: on a leased surface most requests spend a permit this isolate holds and make no
     // limiter call; a request with Idempotency-Key always goes the strict way.
-    const leaseKey = terms.leasable && idempotencyKey === null && upgrade === null ? holdingKey(principal.tenantId, principal.keyId, surface, snapshot!.version) : null;
+    const leaseKey = terms.leasable && idempotencyKey === null && upgrade === null && actor === undefined ? holdingKey(principal.tenantId, principal.keyId, surface, snapshot!.version) : null;
     let holding = leaseKey ? takePermit(leaseKey, knownUnits, clock.now()) : null;
     let asking = false;
     if (leaseKey && !holding) {
@@ -87,9 +91,10 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
     } else {
       const reports = asking && leaseKey ? takeReports(leaseKey, clock.now()) : undefined;
       try {
-        admission = await admit(env, principal.tenantId, {
+        admission = await admit(env, tenantId, {
           requestId: outcome.requestId,
           keyId: principal.keyId,
+          ...(actor !== undefined && { actor }),
           surface,
           terms,
           units: knownUnits,
@@ -112,7 +117,11 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
       }
     }
     watch.marks.admit = performance.now() - admitStart;
-    if (admission?.kind === "replay") return replayResponse(admission.response, outcome);
+    if (admission?.kind === "admitted" && admission.mode !== "leased" && admission.attribution) outcome.payer = admission.attribution.payer;
+    if (admission?.kind === "replay") {
+      if (admission.payer !== undefined) outcome.payer = admission.payer;
+      return replayResponse(admission.response, outcome);
+    }
     admitted = admission !== null;
 
     // A streamed body without Content-Length is cut off at the limit: the origin never receives more.
@@ -121,7 +130,7 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
     const streamedBody = hasBody && !buffered && !request.headers.has("content-length") ? limitedBody(request.body!, maxBytes, tooLarge) : request.body;
     const body = hasBody ? (buffered ?? streamedBody) : null;
     const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now(), signal: upload.signal, upgrade: upgradeAllowed, url };
-    const identity = { tenantId: principal.tenantId, surface, requestId: outcome.requestId, keyHeader: principal.keyHeader, key: principal.key };
+    const identity = { tenantId, ...(actor !== undefined && { actor }), surface, requestId: outcome.requestId, keyHeader: principal.keyHeader, key: principal.key };
 
     const originStart = performance.now();
     if (admission === null) {
@@ -140,7 +149,7 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
     } catch (error) {
       const refused = error instanceof Problem && error.code === "payload-too-large";
       const status = error instanceof Problem ? error.status : 502;
-      await settleFailure({ env, tenantId: principal.tenantId, admission }, status, error instanceof Problem ? error.code : "origin-unavailable", refused ? "rejected" : "failed");
+      await settleFailure({ env, tenantId, admission }, status, error instanceof Problem ? error.code : "origin-unavailable", refused ? "rejected" : "failed");
       throw error;
     }
     watch.marks.origin = performance.now() - originStart;
@@ -148,7 +157,7 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
       {
         env,
         waitUntil: call.waitUntil,
-        tenantId: principal.tenantId,
+        tenantId,
         admission,
         outcome,
         knownUnits,
@@ -165,6 +174,15 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
     tollgateHeaders(outcome, answered.headers);
     throw answered;
   }
+}
+
+/** The customer of a delegated call: a tenant id, or grant-required for anything else (CONTRACT §7). */
+function onBehalfOfHeader(headers: Headers): string | null {
+  const value = headers.get("tollgate-on-behalf-of");
+  if (value === null) return null;
+  const id = value.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) throw problem("grant-required", { detail: "Tollgate-On-Behalf-Of must name a customer tenant by its id." });
+  return id;
 }
 
 /** Lease reports sent on their own (no lease request came to carry them), retried; unreported permits are counted, never dropped. */

@@ -88,7 +88,7 @@ export async function settleFailure(ctx: Pick<SettleContext, "env" | "tenantId" 
   const limiter = () => limiterOf(ctx.env, ctx.tenantId);
   if (admission.mode === "leased") return recordLeased(admission.holding, null);
   if (admission.mode === "charged") {
-    await retried("refund", () => limiter().refund({ requestId: admission.requestId, surface: admission.policy.surface, periodStart: admission.periodStart, charge: admission.charge, status, reason }));
+    await retried("refund", () => limiter().refund({ requestId: admission.requestId, surface: admission.policy.surface, periodStart: admission.periodStart, charge: admission.charge, status, reason, ...(admission.attribution && { attribution: admission.attribution }) }));
   } else {
     await retried("settle", () => limiter().settle({ admissionId: admission.admissionId, status, units: null, outcome, reason, signals: { idempotencyKey: false, notModified: false } }));
   }

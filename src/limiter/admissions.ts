@@ -4,7 +4,7 @@
 import { chargeFor, type Charge } from "../pricing/charge";
 import type { AdmissionCounters } from "./counters";
 import type { EffectivePolicy } from "./policy";
-import type { RefundRequest, SettleRequest, Settlement } from "./protocol";
+import type { Attribution, RefundRequest, SettleRequest, Settlement } from "./protocol";
 import { recordEvent } from "./usage-log";
 
 export interface AdmissionRow extends Record<string, SqlStorageValue> {
@@ -23,7 +23,11 @@ export interface AdmissionRow extends Record<string, SqlStorageValue> {
   settlement: string | null;
   catalog_version: number;
   idempotency_key: string | null;
+  /** A delegated call's Attribution (JSON), or null for the tenant's own. */
+  attribution: string | null;
 }
+
+const attributionOf = (row: { attribution: string | null }): Attribution | null => (row.attribution === null ? null : (JSON.parse(row.attribution) as Attribution));
 
 /** An admission settled by its lease's end is kept this long so a late settle corrects it, not doubles it. */
 export const LATE_SETTLE_MS = 60 * 60 * 1000;
@@ -84,6 +88,7 @@ export class AdmissionBook {
         savings: settlement.savings,
         incentives: settlement.incentives,
         catalogVersion: row.catalog_version,
+        attribution: attributionOf(row),
       });
     });
     if (row.slot_open === 1) this.counters.freeSlot(row.surface);
@@ -102,7 +107,7 @@ export class AdmissionBook {
       if (!refunded) return;
       if (req.periodStart !== null) this.counters.addToQuota(req.surface, req.periodStart, -req.charge.units, 0);
       const c = req.charge;
-      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: req.status, outcome: "voided", reason: req.reason, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives });
+      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: req.status, outcome: "voided", reason: req.reason, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives, attribution: req.attribution ?? null });
     });
     return refunded;
   }
@@ -129,7 +134,7 @@ export class AdmissionBook {
         if (row.idempotency_key !== null) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
         this.sql.exec("UPDATE admissions SET state = 'expired', settlement = ?, reserved = 0, slot_open = 0 WHERE id = ?", JSON.stringify(settlement), row.id);
         if (row.slot_open === 1) this.counters.freeSlot(row.surface);
-        recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: 0, outcome: "unsettled", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
+        recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: 0, outcome: "unsettled", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version, attribution: attributionOf(row) });
       }
     });
   }
@@ -143,7 +148,7 @@ export class AdmissionBook {
       settlement = settlementOf(chargeFor(policy, req.units!, row.position, req.signals));
       if (row.period_start !== null) this.counters.addToQuota(row.surface, row.period_start, settlement.units, 0);
       this.sql.exec("UPDATE admissions SET settlement = ? WHERE id = ?", JSON.stringify({ ...settlement, late: true }), row.id);
-      recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: req.status, outcome: "late", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version });
+      recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: req.status, outcome: "late", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version, attribution: attributionOf(row) });
     });
     return settlement;
   }

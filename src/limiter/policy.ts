@@ -19,6 +19,8 @@ export interface TenantTerms {
 
 export interface SurfaceTerms {
   meter: Meter;
+  /** CONTRACT §7: "allowed" (default), "required" or "forbidden". */
+  delegation?: "allowed" | "required" | "forbidden";
   /** Some plan admits this surface `leased` (CONTRACT §6): the Worker may serve it from a lease. */
   leasable?: boolean;
   /** The surface's entry in every plan of the catalog (absent = not in that plan). */
@@ -51,7 +53,8 @@ function computeTerms(catalog: Catalog, surface: string): SurfaceTerms {
     plans[planId] = entry ? { entry, incentives: plan.incentives } : { incentives: plan.incentives };
   }
   const leasable = Object.values(plans).some((p) => p.entry?.admission === "leased");
-  return leasable ? { meter, plans, leasable } : { meter, plans };
+  const delegation = catalog.surfaces[surface]?.delegation;
+  return { meter, plans, ...(leasable && { leasable }), ...(delegation && delegation !== "allowed" && { delegation }) };
 }
 
 export function effectivePolicy(tenant: TenantTerms, surface: string, terms: SurfaceTerms): EffectivePolicy {

@@ -12,6 +12,41 @@ export interface TenantState extends TenantTerms {
   revision: number;
 }
 
+/** A grant as the customer's limiter holds it (CONTRACT §7): checked on every delegated call. */
+export interface GrantState {
+  id: string;
+  partner: string;
+  surfaces: string[] | "*";
+  payer: "customer" | "partner";
+  /** The partner's revenue share in parts per million (only with payer customer). */
+  sharePpm: number;
+  status: "pending" | "active" | "rejected" | "revoked";
+  /** ms since the epoch, or null. */
+  expiresAt: number | null;
+  /** D1's revision of the grant row: the limiter never goes back to an older one. */
+  revision: number;
+}
+
+/**
+ * What a customer's limiter knows of a partner that a grant names: enough to check the partner's
+ * key and status and to price with its plan, with no call to the partner's own limiter.
+ */
+export interface PartnerState extends TenantTerms {
+  id: string;
+  status: "active" | "suspended";
+  deleted: boolean;
+  keys: Record<string, { expiresAt: number | null; revokedAt: number | null }>;
+  /** D1's numbering of these pushes (tenants.mirror_seq): the limiter never goes back to an older one. */
+  seq: number;
+}
+
+/** Who made a delegated call, who pays for it, and the actor's share of what the customer pays. */
+export interface Attribution {
+  actor: string;
+  payer: string;
+  sharePpm: number;
+}
+
 /** What putTenant did: a deleted tenant is final, an older revision changes nothing. */
 export interface TenantWrite {
   applied: boolean;
@@ -28,7 +63,10 @@ export type RefusalCode =
   | "rate-limited"
   | "quota-exhausted"
   | "idempotency-key-in-use"
-  | "idempotency-key-reused";
+  | "idempotency-key-reused"
+  | "grant-required"
+  | "delegation-required"
+  | "delegation-forbidden";
 
 export interface SurfaceLimits {
   rate?: { limit: number; remaining: number; reset: number; window: number };
@@ -65,6 +103,8 @@ export interface AdmitRequest {
   catalogVersion: number;
   /** For POST/PATCH carrying an Idempotency-Key (CONTRACT §3 Idempotency). */
   idempotency?: IdempotencyClaim;
+  /** A delegated call (CONTRACT §7): the partner tenant whose key made it, on behalf of this limiter's tenant. */
+  actor?: string;
   /**
    * The isolate would take a lease of permits for the next requests on this surface (if the
    * tenant's policy is `leased`), and reports the leases it used before.
@@ -76,6 +116,8 @@ export interface Refusal {
   kind: "refused";
   code: RefusalCode;
   detail: string;
+  /** A delegated call's payer, once its grant is known (CONTRACT §7: `Tollgate-Payer` on refusals too). */
+  payer?: string;
   retryAfter?: number;
   violatedPolicies?: string[];
   earlyRetry?: boolean;
@@ -102,6 +144,8 @@ interface AdmissionCommon {
   periodStart: number | null;
   /** Units used and reserved before it in the period: prices its overage, here and in the limiter alike. */
   position: number;
+  /** A delegated call (CONTRACT §7): who made it, who pays, the actor's share. */
+  attribution?: Attribution;
 }
 
 export interface ChargedAdmission extends AdmissionCommon {
@@ -127,6 +171,8 @@ export interface HeldAdmission extends AdmissionCommon {
 /** A charged admission taken back: the origin failed it. Idempotent by request id. */
 export interface RefundRequest {
   requestId: string;
+  /** The admission's attribution, for a delegated call. */
+  attribution?: Attribution;
   surface: string;
   periodStart: number | null;
   charge: Charge;
@@ -134,10 +180,12 @@ export interface RefundRequest {
   reason: string;
 }
 
-export type AdmitResult = Admitted | { kind: "replay"; response: StoredResponse; policy: EffectivePolicy } | Refusal | { kind: "terms-needed" };
+export type AdmitResult = Admitted | { kind: "replay"; response: StoredResponse; policy: EffectivePolicy; payer?: string } | Refusal | { kind: "terms-needed" };
 
 export interface QuoteRequest {
   keyId: string;
+  /** A quote on behalf of this limiter's tenant, by this partner (CONTRACT §7). */
+  actor?: string;
   surface: string;
   terms: SurfaceTerms;
   units: number | null;
@@ -146,8 +194,8 @@ export interface QuoteRequest {
 }
 
 export type QuoteResult =
-  | { kind: "allowed"; policy: EffectivePolicy; charge: Charge | null }
-  | { kind: "replay"; policy: EffectivePolicy }
+  | { kind: "allowed"; policy: EffectivePolicy; charge: Charge | null; payer?: string }
+  | { kind: "replay"; policy: EffectivePolicy; payer?: string }
   | Refusal;
 
 export interface SettleRequest {

@@ -53,6 +53,23 @@ const MIGRATIONS: string[] = [
      catalog_version INTEGER NOT NULL, requests INTEGER NOT NULL, units INTEGER NOT NULL,
      cost INTEGER NOT NULL, savings INTEGER NOT NULL,
      PRIMARY KEY (hour, surface, outcome, reason, status, early_retry, incentives, catalog_version));`,
+  // v6 (issue 11): delegated calls. The grants naming this tenant as customer and the partners
+  // they name; who made each call (actor), who pays (payer) and the actor's share of it.
+  `CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+   CREATE TABLE IF NOT EXISTS partners (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+   ALTER TABLE usage_events ADD COLUMN actor TEXT;
+   ALTER TABLE usage_events ADD COLUMN payer TEXT;
+   ALTER TABLE usage_events ADD COLUMN share_ppm INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE admissions ADD COLUMN attribution TEXT;
+   CREATE TABLE usage_history_v6 (
+     hour INTEGER NOT NULL, surface TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL,
+     status INTEGER NOT NULL, early_retry INTEGER NOT NULL, incentives TEXT NOT NULL,
+     catalog_version INTEGER NOT NULL, actor TEXT NOT NULL, payer TEXT NOT NULL, share_ppm INTEGER NOT NULL,
+     requests INTEGER NOT NULL, units INTEGER NOT NULL, cost INTEGER NOT NULL, savings INTEGER NOT NULL,
+     PRIMARY KEY (hour, surface, outcome, reason, status, early_retry, incentives, catalog_version, actor, payer, share_ppm));
+   INSERT INTO usage_history_v6 SELECT hour, surface, outcome, reason, status, early_retry, incentives, catalog_version, '', '', 0, requests, units, cost, savings FROM usage_history;
+   DROP TABLE usage_history;
+   ALTER TABLE usage_history_v6 RENAME TO usage_history;`,
 ];
 
 export function migrate(storage: DurableObjectStorage): void {

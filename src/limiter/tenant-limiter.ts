@@ -15,9 +15,11 @@ import { effectivePolicy, type SurfaceTerms } from "./policy";
 import type {
   AdmitRequest,
   AdmitResult,
+  GrantState,
   LeaseGrant,
   LeaseReport,
   LimiterStats,
+  PartnerState,
   RefundRequest,
   PreAdmissionRefusal,
   QuoteRequest,
@@ -37,7 +39,8 @@ import { writeUsageSummary } from "../metering/summary";
 import { AdmissionCounters } from "./counters";
 import { LeaseBook, UNREPORTED_KEPT_MS } from "./lease-book";
 import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
-import { compactThrough, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, type EventRow } from "./usage-log";
+import { delegate, ownCallRefusal, type Delegation } from "./delegation";
+import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, type EventRow } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
 export type * from "./protocol";
@@ -78,6 +81,9 @@ export class TenantLimiter extends DurableObject<Env> {
   /** The tenant and its keys, held in memory; every write goes through this object. */
   private tenant: TenantState | null = null;
   private keys = new Map<string, { expiresAt: number | null; revokedAt: number | null }>();
+  /** Grants naming this tenant as customer, and the partners they name (CONTRACT §7), in memory. */
+  private grants = new Map<string, GrantState>();
+  private partners = new Map<string, PartnerState>();
   /** Refusals before admission not yet written, by surface, code and status. */
   private pendingRefusals = new Map<string, PendingRefusal>();
   private refusalBucket: BucketState | null = null;
@@ -103,6 +109,14 @@ export class TenantLimiter extends DurableObject<Env> {
       for (const k of this.sql.exec<{ id: string; expires_at: number | null; revoked_at: number | null }>("SELECT * FROM keys")) {
         this.keys.set(k.id, { expiresAt: k.expires_at, revokedAt: k.revoked_at });
       }
+      for (const g of this.sql.exec<{ body: string }>("SELECT body FROM grants")) {
+        const grant = JSON.parse(g.body) as GrantState;
+        this.grants.set(grant.id, grant);
+      }
+      for (const p of this.sql.exec<{ body: string }>("SELECT body FROM partners")) {
+        const partner = JSON.parse(p.body) as PartnerState;
+        this.partners.set(partner.id, partner);
+      }
       this.counters = new AdmissionCounters(this.sql);
       this.leases = new LeaseBook(ctx.storage, this.counters);
       this.admissions = new AdmissionBook(ctx.storage, this.counters);
@@ -124,6 +138,29 @@ export class TenantLimiter extends DurableObject<Env> {
     );
     this.tenant = state;
     return { applied: true, deleted: state.deleted };
+  }
+
+  /** A grant naming this tenant as customer; an older revision never replaces a newer one. */
+  putGrant(grant: GrantState): boolean {
+    const current = this.grants.get(grant.id);
+    if (current && current.revision > grant.revision) return false;
+    this.sql.exec("INSERT INTO grants (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body", grant.id, JSON.stringify(grant));
+    this.grants.set(grant.id, grant);
+    return true;
+  }
+
+  /** A partner a grant names (its plan, status and keys); an older push never replaces a newer one. */
+  putPartner(partner: PartnerState): boolean {
+    const current = this.partners.get(partner.id);
+    if (current && current.seq > partner.seq) return false;
+    this.sql.exec("INSERT INTO partners (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body", partner.id, JSON.stringify(partner));
+    this.partners.set(partner.id, partner);
+    return true;
+  }
+
+  /** The grants this limiter holds (for operators and tests). */
+  heldGrants(): GrantState[] {
+    return [...this.grants.values()];
   }
 
   getTenant(): TenantState | null {
@@ -155,49 +192,75 @@ export class TenantLimiter extends DurableObject<Env> {
     this.calls.admit++;
     const now = this.clock.now();
     const tenant = this.tenant;
-    const denied = this.checkPrincipal(req.keyId, now);
-    if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
     const terms = this.termsOf(req);
     if (!terms) return { kind: "terms-needed" };
-    const policy = effectivePolicy(tenant, req.surface, terms);
-    for (const report of req.lease?.reports ?? []) this.leases.applyReport(report, now);
+    // CONTRACT §7: a partner's call on behalf of this tenant is checked against the grants and
+    // partners held here; the tenant's own call against its key and status.
+    let delegation: Extract<Delegation, { ok: true }> | null = null;
+    if (req.actor !== undefined) {
+      const d = delegate(tenant, this.partners.get(req.actor), this.grants.values(), { actor: req.actor, keyId: req.keyId, surface: req.surface, terms, now });
+      if (!d.ok) {
+        // Recorded only for a tenant that exists (an unknown customer's object stores nothing).
+        if (tenant && !tenant.deleted && tenant.id !== req.actor) {
+          const attribution = { actor: req.actor, payer: d.payer ?? tenant.id, sharePpm: 0 };
+          recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[d.code], outcome: "rejected", reason: d.code, catalogVersion: req.catalogVersion, attribution });
+          return this.afterEvent({ kind: "refused", code: d.code, detail: d.detail, ...(d.payer !== undefined && { payer: d.payer }) });
+        }
+        return { kind: "refused", code: d.code, detail: d.detail };
+      }
+      delegation = d;
+    } else {
+      const denied = this.checkPrincipal(req.keyId, now);
+      if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
+    }
+    if (!tenant) return { kind: "refused", code: "unauthenticated", detail: "Unknown API key." };
+    const attribution = delegation?.attribution ?? null;
+    // The tenant's rule and limits decide (`limitsPolicy`); the payer's plan prices (`policy`).
+    const limitsPolicy = effectivePolicy(tenant, req.surface, terms);
+    const policy = delegation ? delegation.pricing(limitsPolicy) : limitsPolicy;
+    if (!delegation) for (const report of req.lease?.reports ?? []) this.leases.applyReport(report, now);
+    const payer = attribution ? { payer: attribution.payer } : {};
 
     const refuse = (r: Omit<Refusal, "kind">): Refusal => {
       const early = problemStatus[r.code] === 429 ? this.counters.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
-      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion });
-      return { kind: "refused", ...r, earlyRetry: early, policy, limits: this.counters.limitsOf(policy, now) };
+      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion, attribution });
+      return { kind: "refused", ...r, ...payer, earlyRetry: early, policy, limits: this.counters.limitsOf(policy, now) };
     };
+    const own = delegation ? null : ownCallRefusal(terms, req.surface);
+    if (own) return this.afterEvent(refuse(own));
+    // A partner's Idempotency-Keys are its own: they never meet the customer's.
+    const idempotency = req.idempotency && attribution ? { ...req.idempotency, key: `${attribution.actor}\u0000${req.idempotency.key}` } : req.idempotency;
 
-    if (req.idempotency) {
-      const verdict = verdictOf(this.idempotencyRow(req.idempotency.key), req.idempotency, now);
+    if (idempotency) {
+      const verdict = verdictOf(this.idempotencyRow(idempotency.key), idempotency, now);
       if (verdict.kind === "in-use") return this.afterEvent(refuse({ code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight." }));
       if (verdict.kind === "reused") return this.afterEvent(refuse({ code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request." }));
       if (verdict.kind === "replay") {
-        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: verdict.response.status, outcome: "replayed", catalogVersion: req.catalogVersion });
-        return this.afterEvent({ kind: "replay", response: verdict.response, policy });
+        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: verdict.response.status, outcome: "replayed", catalogVersion: req.catalogVersion, attribution });
+        return this.afterEvent({ kind: "replay", response: verdict.response, policy, ...payer });
       }
     }
 
-    const decision = decide(tenant, policy, this.counters.surfaceState(req.surface), req.units, now);
+    const decision = decide(tenant, limitsPolicy, this.counters.surfaceState(req.surface), req.units, now);
     if (!decision.ok) {
       const { ok: _, ...refusal } = decision;
       return this.afterEvent(refuse(refusal));
     }
     const { bucket, periodStart, position } = decision;
     const signals = { idempotencyKey: req.idempotencyKey, notModified: false };
-    const common = { kind: "admitted" as const, requestId: req.requestId, periodStart, position };
+    const common = { kind: "admitted" as const, requestId: req.requestId, periodStart, position, ...(attribution && { attribution }) };
 
     // CONTRACT §6: request-known units whose price the answer cannot change are charged in the
     // admission itself — no settle follows unless the origin fails.
-    const held = req.units === null || policy.concurrency !== undefined || req.idempotency !== undefined || (req.conditional && policy.incentives.conditional !== undefined);
+    const held = req.units === null || policy.concurrency !== undefined || idempotency !== undefined || (req.conditional && policy.incentives.conditional !== undefined);
     if (!held) {
       const charge = chargeFor(policy, req.units!, position, signals);
       let lease: LeaseGrant | undefined;
       this.ctx.storage.transactionSync(() => {
         if (bucket) this.counters.saveBucket(req.surface, bucket);
         if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, charge.units, 0);
-        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion });
-        if (req.lease) lease = this.leases.grant(policy, periodStart, req.units!, req.catalogVersion, now);
+        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion, attribution });
+        if (req.lease && !delegation) lease = this.leases.grant(policy, periodStart, req.units!, req.catalogVersion, now);
       });
       const limits = this.counters.limitsOf(policy, now);
       if (lease) {
@@ -216,7 +279,7 @@ export class TenantLimiter extends DurableObject<Env> {
       if (bucket) this.counters.saveBucket(req.surface, bucket);
       if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, 0, reserve);
       this.sql.exec(
-        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position, attribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         admissionId,
         req.surface,
         req.requestId,
@@ -227,17 +290,18 @@ export class TenantLimiter extends DurableObject<Env> {
         now + req.leaseMs,
         1, // every held admission counts in flight until settled; only `concurrency` refuses on it
         req.catalogVersion,
-        req.idempotency?.key ?? null,
+        idempotency?.key ?? null,
         req.units,
         provisional === null ? null : JSON.stringify(provisional),
         position,
+        attribution === null ? null : JSON.stringify(attribution),
       );
-      if (req.idempotency) {
+      if (idempotency) {
         firstRecord = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency WHERE expires_at > ?", now).one().n === 0;
         this.sql.exec(
           "INSERT OR REPLACE INTO idempotency (key, fingerprint, admission_id, state, created_at, expires_at) VALUES (?, ?, ?, 'in-flight', ?, ?)",
-          req.idempotency.key,
-          req.idempotency.fingerprint,
+          idempotency.key,
+          idempotency.fingerprint,
           admissionId,
           now,
           now + IDEMPOTENCY_TTL_MS,
@@ -259,22 +323,35 @@ export class TenantLimiter extends DurableObject<Env> {
     this.calls.quote++;
     const now = this.clock.now();
     const tenant = this.tenant;
-    const denied = this.checkPrincipal(req.keyId, now);
-    if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
-    const policy = effectivePolicy(tenant, req.surface, req.terms);
-    if (req.idempotency) {
-      const verdict = verdictOf(this.idempotencyRow(req.idempotency.key), req.idempotency, now);
-      if (verdict.kind === "in-use") return { kind: "refused", code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight.", policy };
-      if (verdict.kind === "reused") return { kind: "refused", code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request.", policy };
-      if (verdict.kind === "replay") return { kind: "replay", policy };
+    let delegation: Extract<Delegation, { ok: true }> | null = null;
+    if (req.actor !== undefined) {
+      const d = delegate(tenant, this.partners.get(req.actor), this.grants.values(), { actor: req.actor, keyId: req.keyId, surface: req.surface, terms: req.terms, now });
+      if (!d.ok) return { kind: "refused", code: d.code, detail: d.detail, ...(d.payer !== undefined && { payer: d.payer }) };
+      delegation = d;
+    } else {
+      const denied = this.checkPrincipal(req.keyId, now);
+      if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
     }
-    const decision = decide(tenant, policy, this.counters.surfaceState(req.surface), req.units, now);
+    if (!tenant) return { kind: "refused", code: "unauthenticated", detail: "Unknown API key." };
+    const limitsPolicy = effectivePolicy(tenant, req.surface, req.terms);
+    const policy = delegation ? delegation.pricing(limitsPolicy) : limitsPolicy;
+    const payer = { payer: delegation?.attribution.payer ?? tenant.id };
+    const own = delegation ? null : ownCallRefusal(req.terms, req.surface);
+    if (own) return { kind: "refused", ...own, ...payer, policy };
+    const idempotency = req.idempotency && delegation ? { ...req.idempotency, key: `${delegation.attribution.actor}\u0000${req.idempotency.key}` } : req.idempotency;
+    if (idempotency) {
+      const verdict = verdictOf(this.idempotencyRow(idempotency.key), idempotency, now);
+      if (verdict.kind === "in-use") return { kind: "refused", code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight.", policy, ...payer };
+      if (verdict.kind === "reused") return { kind: "refused", code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request.", policy, ...payer };
+      if (verdict.kind === "replay") return { kind: "replay", policy, ...payer };
+    }
+    const decision = decide(tenant, limitsPolicy, this.counters.surfaceState(req.surface), req.units, now);
     if (!decision.ok) {
       const { ok: _, ...refusal } = decision;
-      return { kind: "refused", ...refusal, policy, limits: this.counters.limitsOf(policy, now) };
+      return { kind: "refused", ...refusal, ...payer, policy, limits: this.counters.limitsOf(policy, now) };
     }
     const charge = req.units === null ? null : chargeFor(policy, req.units, decision.position, req.signals);
-    return { kind: "allowed", policy, charge };
+    return { kind: "allowed", policy, charge, ...payer };
   }
 
   /** The strong key and tenant check alone, read-only (used where nothing else is asked). */
@@ -383,12 +460,12 @@ export class TenantLimiter extends DurableObject<Env> {
     for (;;) {
       const from = flushedThrough(this.sql);
       const events = this.sql
-        .exec<EventRow>("SELECT seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?", from, FLUSH_BATCH)
+        .exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?`, from, FLUSH_BATCH)
         .toArray()
         .map(eventOf);
       if (events.length === 0) break;
       const to = events.at(-1)!.seq;
-      const watermark = await flushToD1(this.env.DB, { tenant: tenant.id, fromSeq: from, toSeq: to, deltas: rollUp(events) });
+      const watermark = await flushToD1(this.env.DB, { tenant: tenant.id, fromSeq: from, toSeq: to, deltas: rollUp(events, tenant.id) });
       // D1 may already be past `from` (a flush that crashed before recording its watermark here):
       // then this batch was refused, and the loop goes on from D1's watermark. Never move backwards.
       if (watermark <= from) throw new Error(`usage flush of ${tenant.id} did not apply: D1 watermark ${watermark}, expected > ${from}`);

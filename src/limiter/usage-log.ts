@@ -1,12 +1,16 @@
 // The limiter's usage events (CONTRACT §5, §6): one row per request (or per aggregate of refusals
 // or leased requests), flushed to the D1 rollups, then compacted into hourly aggregates.
 import type { UsageEvent, UsageOutcome } from "../metering/rollup";
+import type { Attribution } from "./protocol";
 
 export const HOUR_MS = 60 * 60 * 1000;
 
 export interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
   reason: string | null;
+  actor: string | null;
+  payer: string | null;
+  share_ppm: number;
   at: number;
   surface: string | null;
   outcome: UsageOutcome;
@@ -30,7 +34,11 @@ export const eventOf = (r: EventRow): UsageEvent => ({
   incentives: r.incentives === null ? [] : (JSON.parse(r.incentives) as string[]),
   weight: r.weight,
   reason: r.reason,
+  ...(r.actor !== null && { attribution: { actor: r.actor, payer: r.payer ?? r.actor, sharePpm: r.share_ppm } }),
 });
+
+/** The columns a flush reads. */
+export const EVENT_COLUMNS = "seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight, actor, payer, share_ppm";
 
 export interface NewEvent {
   at: number;
@@ -46,11 +54,13 @@ export interface NewEvent {
   incentives?: string[];
   catalogVersion?: number;
   weight?: number;
+  /** A delegated call (CONTRACT §7); absent for the tenant's own calls. */
+  attribution?: Attribution | null;
 }
 
 export function recordEvent(sql: SqlStorage, e: NewEvent): void {
   sql.exec(
-    "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight, actor, payer, share_ppm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     e.at,
     e.requestId,
     e.surface,
@@ -64,6 +74,9 @@ export function recordEvent(sql: SqlStorage, e: NewEvent): void {
     e.incentives && e.incentives.length > 0 ? JSON.stringify(e.incentives) : null,
     e.catalogVersion ?? null,
     e.weight ?? 1,
+    e.attribution?.actor ?? null,
+    e.attribution?.payer ?? null,
+    e.attribution?.sharePpm ?? 0,
   );
 }
 
@@ -82,10 +95,10 @@ export function pendingEvents(sql: SqlStorage): number {
  */
 export function compactThrough(sql: SqlStorage, watermark: number): void {
   sql.exec(
-    `INSERT INTO usage_history (hour, surface, outcome, reason, status, early_retry, incentives, catalog_version, requests, units, cost, savings)
+    `INSERT INTO usage_history (hour, surface, outcome, reason, status, early_retry, incentives, catalog_version, actor, payer, share_ppm, requests, units, cost, savings)
      SELECT at - (at % ${HOUR_MS}), COALESCE(surface, ''), outcome, COALESCE(reason, ''), status, early_retry, COALESCE(incentives, ''),
-            COALESCE(catalog_version, -1), SUM(weight), SUM(units), SUM(cost), SUM(savings)
-     FROM usage_events WHERE seq <= ? GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+            COALESCE(catalog_version, -1), COALESCE(actor, ''), COALESCE(payer, ''), share_ppm, SUM(weight), SUM(units), SUM(cost), SUM(savings)
+     FROM usage_events WHERE seq <= ? GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
      ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, units = units + excluded.units,
        cost = cost + excluded.cost, savings = savings + excluded.savings`,
     watermark,

@@ -20,6 +20,10 @@ export const CSV_COLUMNS = [
   "cost",
   "savings",
   ...INCENTIVE_NAMES.map((name) => `incentive:${name}`),
+  "actor",
+  "payer",
+  "partnerEarnings",
+  "refusals",
 ];
 
 /**
@@ -46,6 +50,10 @@ export function rollupCsv(rows: RollupRow[], names: Map<string, string | null>):
     r.cost,
     r.savings,
     ...INCENTIVE_NAMES.map((name) => r.incentives[name] ?? 0),
+    r.actor,
+    r.payer,
+    r.partnerEarnings,
+    Object.entries(r.refusals).map(([code, n]) => `${code}=${n}`).join(";"),
   ]);
   return Papa.unparse({ fields: [...CSV_COLUMNS], data }, { newline: "\r\n", escapeFormulae: FORMULA_START });
 }

@@ -13,18 +13,18 @@ export interface FlushBatch {
 }
 
 const incentiveColumns = Object.values(INCENTIVE_COLUMNS);
-const counters = ["requests", "charged", "rejected", "failed", "unsettled", "unreported", "early_retries", "units", "cost", "savings", ...incentiveColumns];
+const counters = ["requests", "charged", "rejected", "failed", "unsettled", "unreported", "early_retries", "units", "cost", "savings", "earnings", ...incentiveColumns];
 
-const upsert = `INSERT INTO usage_rollups (tenant, surface, granularity, period_start, ${counters.join(", ")})
-  SELECT ?, ?, ?, ?, ${counters.map(() => "?").join(", ")}
+const upsert = `INSERT INTO usage_rollups (tenant, surface, granularity, period_start, actor, payer, ${counters.join(", ")})
+  SELECT ?, ?, ?, ?, ?, ?, ${counters.map(() => "?").join(", ")}
   WHERE (SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?) = ?
-  ON CONFLICT (tenant, surface, granularity, period_start) DO UPDATE SET
+  ON CONFLICT (tenant, surface, granularity, period_start, actor, payer) DO UPDATE SET
   ${counters.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`;
 
-const upsertRefusals = `INSERT INTO usage_refusals (tenant, surface, granularity, period_start, code, count)
-  SELECT ?, ?, ?, ?, ?, ?
+const upsertRefusals = `INSERT INTO usage_refusals (tenant, surface, granularity, period_start, actor, payer, code, count)
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?
   WHERE (SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?) = ?
-  ON CONFLICT (tenant, surface, granularity, period_start, code) DO UPDATE SET count = count + excluded.count`;
+  ON CONFLICT (tenant, surface, granularity, period_start, actor, payer, code) DO UPDATE SET count = count + excluded.count`;
 
 /** Writes the batch; answers the tenant's watermark after it (≥ toSeq when this or an earlier flush applied). */
 export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<number> {
@@ -39,6 +39,8 @@ export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<numb
           d.surface,
           d.granularity,
           d.periodStart,
+          d.actor,
+          d.payer,
           d.requests,
           d.charged,
           d.rejected,
@@ -49,13 +51,14 @@ export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<numb
           d.units,
           d.cost,
           d.savings,
+          d.earnings,
           ...INCENTIVE_NAMES.map((name) => d.incentives[name]),
           tenant,
           fromSeq,
         ),
     ),
     ...batch.deltas.flatMap((d) =>
-      Object.entries(d.refusals).map(([code, n]) => db.prepare(upsertRefusals).bind(tenant, d.surface, d.granularity, d.periodStart, code, n, tenant, fromSeq)),
+      Object.entries(d.refusals).map(([code, n]) => db.prepare(upsertRefusals).bind(tenant, d.surface, d.granularity, d.periodStart, d.actor, d.payer, code, n, tenant, fromSeq)),
     ),
     db.prepare("UPDATE usage_watermarks SET flushed_seq = ? WHERE tenant = ? AND flushed_seq = ?").bind(toSeq, tenant, fromSeq),
     db.prepare("SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?").bind(tenant),

@@ -2,6 +2,8 @@
 // Pure: the limiter hands its unflushed events in, the flush writes the result.
 import { periodBounds } from "../limiter/quota-period";
 import { INCENTIVE_NAMES, type IncentiveName } from "../pricing/incentives";
+import { divideHalfEven } from "../pricing/rounding";
+import type { Attribution } from "../limiter/protocol";
 
 export type { IncentiveName };
 
@@ -39,10 +41,26 @@ export interface UsageEvent {
   weight?: number;
   /** The problem code of a `rejected` event. */
   reason?: string | null;
+  /** A delegated call (CONTRACT §7); absent: the tenant's own. */
+  attribution?: Attribution;
+}
+
+/**
+ * The actor's (a partner's) part of a charge the customer pays: cost × share, rounded half-even
+ * per event to a micro-unit — the same rounding whichever sign the event has, so a voided charge
+ * takes back exactly what it earned.
+ */
+export function earningsOf(cost: number, sharePpm: number): number {
+  if (sharePpm === 0 || cost === 0) return 0;
+  const magnitude = Number(divideHalfEven(BigInt(Math.abs(cost)) * BigInt(sharePpm), 1_000_000n));
+  return cost < 0 ? -magnitude : magnitude;
 }
 
 export interface RollupDelta {
   surface: string;
+  /** Who made the calls and who pays for them (both the tenant itself for its own calls). */
+  actor: string;
+  payer: string;
   granularity: Granularity;
   periodStart: string;
   requests: number;
@@ -58,6 +76,8 @@ export interface RollupDelta {
   incentives: Record<IncentiveName, number>;
   /** Tollgate's refusals by problem code. */
   refusals: Record<string, number>;
+  /** The actor's share of `cost` (payer the customer, a grant with a share), micro-units. */
+  earnings: number;
 }
 
 /** The code a refusal recorded without one is counted under. */
@@ -66,16 +86,19 @@ export const UNKNOWN_REFUSAL = "unknown";
 /** Surface of a request no route matched, so that `requests` still counts it. */
 export const NO_SURFACE = "(none)";
 
-export function rollUp(events: UsageEvent[]): RollupDelta[] {
+/** `tenant` is the limiter's tenant: the actor and payer of its own calls. */
+export function rollUp(events: UsageEvent[], tenant: string): RollupDelta[] {
   const rows = new Map<string, RollupDelta>();
   for (const e of events) {
     const surface = e.surface ?? NO_SURFACE;
+    const actor = e.attribution?.actor ?? tenant;
+    const payer = e.attribution?.payer ?? tenant;
     for (const granularity of GRANULARITIES) {
       const periodStart = new Date(periodBounds(granularity, e.at).start).toISOString();
-      const id = `${surface}\u0000${granularity}\u0000${periodStart}`;
+      const id = `${surface}\u0000${granularity}\u0000${periodStart}\u0000${actor}\u0000${payer}`;
       let row = rows.get(id);
       if (!row) {
-        row = { surface, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: noIncentives(), refusals: {} };
+        row = { surface, actor, payer, earnings: 0, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: noIncentives(), refusals: {} };
         rows.set(id, row);
       }
       apply(row, e);
@@ -91,6 +114,8 @@ function apply(row: RollupDelta, e: UsageEvent): void {
   const money = () => {
     row.units += sign * e.units;
     row.cost += sign * e.cost;
+    // Only a customer-paid delegated call earns its actor a share (payer ≠ actor).
+    if (e.attribution && e.attribution.payer !== e.attribution.actor) row.earnings += sign * earningsOf(e.cost, e.attribution.sharePpm);
     row.savings += sign * e.savings;
     for (const name of e.incentives) if (name in row.incentives) row.incentives[name as IncentiveName] += sign * weight;
   };

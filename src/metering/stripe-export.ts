@@ -1,4 +1,5 @@
-// A month of usage as Stripe Billing meter events (NDJSON): one event per tenant × priced surface,
+// A month of usage as Stripe Billing meter events (NDJSON): one event per paying tenant × priced
+// surface (a partner paying for its calls on behalf of customers is billed for them, CONTRACT §7),
 // with a deterministic identifier so that sending the same export twice is deduplicated by Stripe.
 import { sha256Hex } from "../crypto";
 import type { RollupRow } from "./usage-rows";
@@ -30,19 +31,27 @@ export async function stripeMeterEvents(
   const timestamp = Math.floor(Date.parse(`${period}-01T00:00:00Z`) / 1000);
   const events: StripeMeterEvent[] = [];
   const skipped = new Set<string>();
-  const sorted = [...rows].sort((a, b) => a.tenant.localeCompare(b.tenant) || a.surface.localeCompare(b.surface));
-  for (const row of sorted) {
-    const cost = parseMoney(row.cost);
-    if (cost <= 0) continue;
-    const customer = customers.get(row.tenant);
+  // Rows split by actor and payer; the payer is the one billed.
+  const billed = new Map<string, { payer: string; surface: string; units: number; cost: number }>();
+  for (const row of rows) {
+    const key = `${row.payer}\u0000${row.surface}`;
+    const line = billed.get(key) ?? { payer: row.payer, surface: row.surface, units: 0, cost: 0 };
+    line.units += row.units;
+    line.cost += parseMoney(row.cost);
+    billed.set(key, line);
+  }
+  const sorted = [...billed.values()].sort((a, b) => a.payer.localeCompare(b.payer) || a.surface.localeCompare(b.surface));
+  for (const line of sorted) {
+    if (line.cost <= 0) continue;
+    const customer = customers.get(line.payer);
     if (customer === undefined) {
-      skipped.add(row.tenant);
+      skipped.add(line.payer);
       continue;
     }
     events.push({
-      event_name: eventNameOf(row.surface),
-      payload: { stripe_customer_id: customer, value: String(value === "cost" ? cost : row.units) },
-      identifier: `tg_${(await sha256Hex(`${period}|${row.tenant}|${row.surface}|${value}`)).slice(0, 40)}`,
+      event_name: eventNameOf(line.surface),
+      payload: { stripe_customer_id: customer, value: String(value === "cost" ? line.cost : line.units) },
+      identifier: `tg_${(await sha256Hex(`${period}|${line.payer}|${line.surface}|${value}`)).slice(0, 40)}`,
       timestamp,
     });
   }

@@ -9,6 +9,8 @@ const instant = z.iso.datetime({ offset: true }).or(z.iso.date()).openapi({ exam
 export const UsageQuery = z.object({
   tenant: z.string().optional(),
   surface: z.string().optional(),
+  actor: z.string().optional().openapi({ description: "only calls made by this tenant (itself, or a partner on another's behalf)" }),
+  payer: z.string().optional().openapi({ description: "only calls this tenant pays for" }),
   from: instant.optional(),
   to: instant.optional(),
   granularity: z.enum(GRANULARITIES).default("day"),
@@ -23,5 +25,5 @@ export function filterOf(q: UsageQuery, tenant: string | undefined): UsageFilter
   if (from !== undefined && to !== undefined && from >= to) {
     throw problem("invalid-request", { detail: "`from` must be before `to`.", errors: [{ path: "/from", message: "must be before to" }] });
   }
-  return { tenant, surface: q.surface, from, to, granularity: q.granularity };
+  return { tenant, surface: q.surface, actor: q.actor, payer: q.payer, from, to, granularity: q.granularity };
 }

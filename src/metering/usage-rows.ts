@@ -9,6 +9,8 @@ export const RollupRowSchema = z
   .object({
     tenant: z.string(),
     surface: z.string(),
+    actor: z.string().openapi({ description: "who made the calls: the tenant itself, or a partner on its behalf" }),
+    payer: z.string().openapi({ description: "who pays for them: the tenant, or the partner (a grant with payer \"partner\")" }),
     granularity: z.enum(GRANULARITIES),
     periodStart: z.string(),
     requests: z.number().int(),
@@ -21,6 +23,7 @@ export const RollupRowSchema = z
     units: z.number().int(),
     cost: z.string(),
     savings: z.string(),
+    partnerEarnings: z.string().openapi({ description: "the actor's (a partner's) revenue share of `cost`, when the customer pays" }),
     incentives: z.partialRecord(z.enum(INCENTIVE_NAMES), z.number().int()),
     refusals: z.record(z.string(), z.number().int()).openapi({ description: "Tollgate's refusals by problem code, e.g. {\"rate-limited\": 3}", example: { "rate-limited": 3 } }),
   })
@@ -29,6 +32,10 @@ export type RollupRow = z.infer<typeof RollupRowSchema>;
 
 export interface UsageFilter {
   tenant?: string | undefined;
+  actor?: string | undefined;
+  payer?: string | undefined;
+  /** Rows of calls a partner made for others: actor = this, tenant ≠ this. */
+  actingFor?: string | undefined;
   surface?: string | undefined;
   from?: string | undefined; // ISO, inclusive on periodStart
   to?: string | undefined; // ISO, exclusive on periodStart
@@ -38,6 +45,9 @@ export interface UsageFilter {
 interface Row {
   tenant: string;
   surface: string;
+  actor: string;
+  payer: string;
+  earnings: number;
   granularity: Granularity;
   period_start: string;
   requests: number;
@@ -58,6 +68,8 @@ interface Row {
 interface RefusalRow {
   tenant: string;
   surface: string;
+  actor: string;
+  payer: string;
   granularity: Granularity;
   period_start: string;
   code: string;
@@ -73,6 +85,8 @@ export function rowOf(r: Row, refusals: Record<string, number> = {}): RollupRow 
   return {
     tenant: r.tenant,
     surface: r.surface,
+    actor: r.actor,
+    payer: r.payer,
     granularity: r.granularity,
     periodStart: r.period_start,
     requests: r.requests,
@@ -85,22 +99,27 @@ export function rowOf(r: Row, refusals: Record<string, number> = {}): RollupRow 
     units: r.units,
     cost: formatMoney(r.cost),
     savings: formatMoney(r.savings),
+    partnerEarnings: formatMoney(r.earnings),
     incentives,
     refusals,
   };
 }
 
-const rowKey = (r: { tenant: string; surface: string; granularity: string; period_start: string }) => `${r.tenant}\u0000${r.surface}\u0000${r.granularity}\u0000${r.period_start}`;
+const rowKey = (r: { tenant: string; surface: string; granularity: string; period_start: string; actor: string; payer: string }) =>
+  `${r.tenant}\u0000${r.surface}\u0000${r.granularity}\u0000${r.period_start}\u0000${r.actor}\u0000${r.payer}`;
 
 export async function queryRollups(db: D1Database, f: UsageFilter): Promise<RollupRow[]> {
   const where = ["granularity = ?"];
   const args: (string | number)[] = [f.granularity];
   if (f.tenant !== undefined) (where.push("tenant = ?"), args.push(f.tenant));
   if (f.surface !== undefined) (where.push("surface = ?"), args.push(f.surface));
+  if (f.actor !== undefined) (where.push("actor = ?"), args.push(f.actor));
+  if (f.payer !== undefined) (where.push("payer = ?"), args.push(f.payer));
+  if (f.actingFor !== undefined) (where.push("actor = ? AND tenant <> ?"), args.push(f.actingFor, f.actingFor));
   if (f.from !== undefined) (where.push("period_start >= ?"), args.push(f.from));
   if (f.to !== undefined) (where.push("period_start < ?"), args.push(f.to));
   const [rollups, refusals] = await db.batch<Row | RefusalRow>([
-    db.prepare(`SELECT * FROM usage_rollups WHERE ${where.join(" AND ")} ORDER BY period_start, tenant, surface`).bind(...args),
+    db.prepare(`SELECT * FROM usage_rollups WHERE ${where.join(" AND ")} ORDER BY period_start, tenant, surface, actor, payer`).bind(...args),
     db.prepare(`SELECT * FROM usage_refusals WHERE ${where.join(" AND ")} AND count <> 0 ORDER BY code`).bind(...args),
   ]);
   const byRow = new Map<string, Record<string, number>>();

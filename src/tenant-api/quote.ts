@@ -21,6 +21,7 @@ export const QuoteRequestSchema = z
     path: z.string().regex(/^\/\S*$/, "a path starting with /, optionally with a query"),
     headers: z.record(z.string(), z.string()).optional(),
     body: z.unknown().optional().openapi({ description: "a JSON value, or a string sent as is" }),
+    onBehalfOf: z.string().min(1).max(64).optional().openapi({ description: "a partner's quote of a call on behalf of this customer (as Tollgate-On-Behalf-Of)" }),
   })
   .openapi("QuoteRequest");
 
@@ -34,6 +35,7 @@ export const QuoteAnswer = z
     incentives: z.array(z.string()),
     unit: z.string().optional(),
     replay: z.boolean().optional(),
+    payer: z.string().nullable().optional().openapi({ description: "the tenant that would pay: the caller, its customer, or (a grant with payer \"partner\") the partner" }),
     problem: ProblemSchema.optional(),
   })
   .openapi("Quote");
@@ -59,15 +61,19 @@ async function quote(c: Context<AppEnv>, described: z.infer<typeof QuoteRequestS
   const principal = c.get("principal");
   const url = new URL(described.path, "http://quote.invalid");
   const headers = new Headers(described.headers);
-  const limiter = limiterOf(c.env, principal.tenantId);
+  const delegated = described.onBehalfOf !== undefined;
+  // A delegated quote asks the customer's limiter, exactly as the delegated call would (CONTRACT §7).
+  const limiter = limiterOf(c.env, described.onBehalfOf ?? principal.tenantId);
   let surface: string | null = null;
   let rule: string | null = null;
+  let payer: string | null = delegated ? null : principal.tenantId;
   try {
     const snapshot = await new CatalogStore(c.env.DB, c.env.CACHE, c.get("clock")).current();
     // Described exactly as the request path describes a request (src/gateway/describe.ts).
     const request = await describeRequest(snapshot, { method: described.method, url, headers }, async () => bodyBytes(described.body), (s) => (surface = s));
     const result: QuoteResult = await limiter.quote({
       keyId: principal.keyId,
+      ...(delegated && { actor: principal.tenantId }),
       surface: request.surface,
       terms: request.terms,
       units: request.units,
@@ -76,18 +82,19 @@ async function quote(c: Context<AppEnv>, described: z.infer<typeof QuoteRequestS
       ...(request.claim && { idempotency: request.claim }),
     });
     rule = result.policy?.rule ?? null;
+    if (result.payer !== undefined) payer = result.payer;
     if (result.kind === "refused") throw refusalProblem(result, request.surface);
     const unit = result.policy.meter.unit;
-    if (result.kind === "replay") return { allowed: true, surface, rule, units: 0, cost: "0", incentives: [], unit, replay: true };
-    if (!result.charge) return { allowed: true, surface, rule, units: null, cost: null, incentives: [], unit };
-    return { allowed: true, surface, rule, units: result.charge.units, cost: formatMoney(result.charge.cost), incentives: result.charge.incentives, unit };
+    if (result.kind === "replay") return { allowed: true, surface, rule, units: 0, cost: "0", incentives: [], unit, replay: true, payer };
+    if (!result.charge) return { allowed: true, surface, rule, units: null, cost: null, incentives: [], unit, payer };
+    return { allowed: true, surface, rule, units: result.charge.units, cost: formatMoney(result.charge.cost), incentives: result.charge.incentives, unit, payer };
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
     // A revoked or suspended caller is told that, whatever it asked about (as on the request path).
-    const denied = error.code === "no-surface" || error.code === "invalid-request" ? await limiter.checkKey(principal.keyId) : null;
+    const denied = error.code === "no-surface" || error.code === "invalid-request" ? await limiterOf(c.env, principal.tenantId).checkKey(principal.keyId) : null;
     const p = denied ? problem(denied.code, { detail: denied.detail }) : error;
     if (denied) surface = null;
-    return { allowed: false, surface, rule, units: 0, cost: "0", incentives: [], problem: problemBody(p) };
+    return { allowed: false, surface, rule, units: 0, cost: "0", incentives: [], payer, problem: problemBody(p) };
   }
 }
 

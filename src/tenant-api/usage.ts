@@ -8,6 +8,7 @@ import { callableTerms } from "../limiter/policy";
 import { rollupCsv } from "../metering/csv";
 import { filterOf, UsageQuery } from "../metering/usage-query";
 import { queryRollups } from "../metering/usage-rows";
+import { flushUsage } from "../metering/read-your-writes";
 import { readUsageSummary } from "../metering/summary";
 import { problem } from "../problems";
 import { tenantAuth } from "./quote";
@@ -18,7 +19,11 @@ const getOwnUsage = createRoute({
   path: "/usage",
   summary: "The caller's own usage rollup rows and live limits (read-your-writes)",
   security: [{ apiKey: [] }],
-  request: { query: UsageQuery },
+  request: {
+    query: UsageQuery.extend({
+      scope: z.enum(["own", "acting"]).default("own").openapi({ description: '"acting": a partner\'s calls on behalf of others (by customer), never a customer\'s own calls' }),
+    }),
+  },
   responses: {
     200: jsonAnswer(
       z.object({
@@ -44,11 +49,13 @@ export const ownUsageRoutes = usageRouter.openapi(getOwnUsage, async (c) => {
   const q = c.req.valid("query");
   // A key never reads another tenant's rows, whatever the query says; 404 does not confirm it exists.
   if (q.tenant !== undefined && q.tenant !== tenantId) throw problem("not-found", { detail: "No such tenant for this key." });
-  const filter = filterOf(q, tenantId);
+  const acting = q.scope === "acting";
+  const filter = acting ? { ...filterOf(q, undefined), actingFor: tenantId } : filterOf(q, tenantId);
   const limiter = limiterOf(c.env, tenantId);
   const denied = await limiter.checkKey(keyId);
   if (denied) throw problem(denied.code, { detail: denied.detail });
-  await limiter.flush();
+  if (acting) await flushUsage(c.env, tenantId, { withCustomers: true });
+  else await limiter.flush();
   const rows = await queryRollups(c.env.DB, filter);
   if (q.format === "csv") {
     const names = new Map([[tenantId, null]]);

@@ -6,6 +6,7 @@ import { limiterOf } from "../limiter/stub";
 import { problem } from "../problems";
 import { generateKey, hashKey, keyCacheName } from "./keys";
 import { patchedTerms } from "./merge-patch";
+import { pushPartner } from "../partners/store";
 import type { Tenant, TenantCreate, TenantPatch, TenantTerms } from "./schema";
 
 interface TenantRow {
@@ -197,6 +198,8 @@ export class TenantStore {
       }
       const pushed = await limiterOf(this.env, id).putTenant(stateOf(after, written.revision));
       if (pushed.deleted) throw gone(id);
+      // A partner's plan and status travel to the limiters of the customers its grants name (CONTRACT §7).
+      if (after.kind === "partner") await pushPartner(this.env, id);
       return { before, after, revision: written.revision };
     }
   }
@@ -220,6 +223,7 @@ export class TenantStore {
       this.env.DB.prepare("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant_id = ?").bind(now, id),
     ]);
     if ((deleted?.meta.changes ?? 0) === 0) throw gone(id); // a concurrent DELETE answered first
+    if (tenant.kind === "partner") await pushPartner(this.env, id);
     return tenant;
   }
 
@@ -242,6 +246,7 @@ export class TenantStore {
       .bind(row.id, row.tenant_id, row.hash, row.prefix, row.name, row.created_at, row.expires_at)
       .run();
     await this.env.CACHE.put(keyCacheName(hash), JSON.stringify({ tenantId, keyId: row.id }));
+    await pushPartner(this.env, tenantId); // a partner's new key works on behalf of its customers too
     return { ...keyOf(row), key };
   }
 
@@ -258,6 +263,7 @@ export class TenantStore {
     await limiterOf(this.env, tenantId).revokeKey(keyId);
     const revokedAt = row.revoked_at ?? this.nowIso();
     await this.env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(revokedAt, keyId).run();
+    await pushPartner(this.env, tenantId); // revoked on behalf of its customers too, from the next call
     return { before: keyOf(row), after: { ...keyOf(row), revokedAt } };
   }
 }

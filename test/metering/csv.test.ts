@@ -21,6 +21,9 @@ const row = (over: Partial<RollupRow>): RollupRow => ({
   savings: "0",
   incentives: {},
   refusals: {},
+  actor: "acme",
+  payer: "acme",
+  partnerEarnings: "0",
   ...over,
 });
 

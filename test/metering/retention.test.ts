@@ -4,7 +4,7 @@ import worker from "../../src/index";
 import { describe, expect, it } from "vitest";
 
 const insert = (granularity: string, periodStart: string) =>
-  env.DB.prepare("INSERT INTO usage_rollups (tenant, surface, granularity, period_start, requests) VALUES ('ret', 's', ?, ?, 1)").bind(granularity, periodStart).run();
+  env.DB.prepare("INSERT INTO usage_rollups (tenant, surface, granularity, period_start, actor, payer, requests) VALUES ('ret', 's', ?, ?, 'ret', 'ret', 1)").bind(granularity, periodStart).run();
 
 describe("rollup retention", () => {
   it("the daily job keeps 90 days of hours, 2 years of days and every month", async () => {

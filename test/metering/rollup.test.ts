@@ -17,7 +17,7 @@ const event = (at: string, over: Partial<UsageEvent> = {}): UsageEvent => ({
 
 describe("rollUp", () => {
   it("puts 23:59:59.999 UTC on the last day of a month in that hour, day and month", () => {
-    const rows = rollUp([event("2026-01-31T23:59:59.999Z"), event("2026-02-01T00:00:00.000Z")]);
+    const rows = rollUp([event("2026-01-31T23:59:59.999Z"), event("2026-02-01T00:00:00.000Z")], "t");
     const starts = rows.map((r) => `${r.granularity} ${r.periodStart}`).sort();
     expect(starts).toEqual([
       "day 2026-01-31T00:00:00.000Z",
@@ -36,7 +36,7 @@ describe("rollUp", () => {
       event("2026-03-01T11:00:00Z", { outcome: "failed", units: 0, cost: 0 }),
       event("2026-03-01T11:10:00Z", { outcome: "replayed", units: 0, cost: 0 }),
       event("2026-03-01T11:20:00Z", { surface: null, outcome: "rejected", units: 0, cost: 0 }),
-    ]);
+    ], "t");
     const day = rows.find((r) => r.granularity === "day" && r.surface === "s")!;
     expect(day).toMatchObject({ requests: 4, charged: 1, rejected: 1, earlyRetries: 1, units: 10, cost: 4500, savings: 5500, incentives: { "idempotency-key": 1, batch: 1, conditional: 0 } });
     expect(rows.find((r) => r.granularity === "month" && r.surface === "(none)")).toMatchObject({ requests: 1, rejected: 1 });
@@ -46,7 +46,7 @@ describe("rollUp", () => {
     const events = Array.from({ length: 200 }, (_, i) =>
       event(new Date(Date.UTC(2026, 4, 1) + i * 3_777_000).toISOString(), { units: i % 7, cost: (i % 7) * 333, surface: i % 3 ? "a" : "b" }),
     );
-    const rows = rollUp(events);
+    const rows = rollUp(events, "t");
     for (const surface of ["a", "b"]) {
       const sum = (g: string, field: "units" | "cost" | "requests") => rows.filter((r) => r.surface === surface && r.granularity === g).reduce((n, r) => n + r[field], 0);
       for (const field of ["units", "cost", "requests"] as const) {

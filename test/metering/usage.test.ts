@@ -134,7 +134,7 @@ describe("read-your-writes and durability", () => {
     await runInDurableObject(limiter("crash"), async (_: TenantLimiter, state) => {
       const rows = state.storage.sql.exec<{ seq: number; at: number; surface: string; outcome: UsageEvent["outcome"]; units: number; cost: number; savings: number }>("SELECT * FROM usage_events ORDER BY seq").toArray();
       const events: UsageEvent[] = rows.map((r) => ({ ...r, earlyRetry: false, incentives: [] }));
-      await flushToD1(env.DB, { tenant: "crash", fromSeq: 0, toSeq: events.at(-1)!.seq, deltas: rollUp(events) });
+      await flushToD1(env.DB, { tenant: "crash", fromSeq: 0, toSeq: events.at(-1)!.seq, deltas: rollUp(events, "crash") });
     });
     await evictDurableObject(limiter("crash"));
     await limiter("crash").flush();

@@ -43,7 +43,7 @@ describe("quote", () => {
     const q = await quote(key, { method: "post", path: "/items", headers: { "Idempotency-Key": "k1" }, body: { items: [1, 2, 3, 4, 5, 6] } });
     expect(q).toEqual({
       status: 200,
-      body: { allowed: true, surface: "items", rule: "metered", units: 6, cost: "0.0054", incentives: ["idempotency-key", "batch"], unit: "item" },
+      body: { allowed: true, surface: "items", rule: "metered", units: 6, cost: "0.0054", incentives: ["idempotency-key", "batch"], unit: "item", payer: "quoter" },
     });
   });
 
