@@ -445,21 +445,22 @@ function breakdownTable(rows, dims, caption, ownTenant) {
 
 const STATEMENT_LINE_FIELDS = ["requests", "units", "charges", "partnerEarnings"];
 
-/** A statement's lines: by surface, who called (actor) and who paid (payer). */
+/** A statement's lines: by surface, whose calls (tenant: the customer of a delegated call), who called (actor) and who paid (payer). */
 function statementLines(lines) {
   if (!lines?.length) return h("p", { class: "empty" }, "No lines.");
   return h(
     "table",
     { class: "statement-lines" },
-    h("thead", {}, h("tr", {}, ["Surface", "Called by", "Paid by", "Requests", "Units", "Charges", "Partner earnings"].map((t, i) => h("th", { scope: "col", class: i > 2 ? "num" : null }, t)))),
+    h("thead", {}, h("tr", {}, ["Surface", "For", "Called by", "Paid by", "Requests", "Units", "Charges", "Partner earnings"].map((t, i) => h("th", { scope: "col", class: i > 3 ? "num" : null }, t)))),
     h(
       "tbody",
       {},
       lines.map((l) =>
         h(
           "tr",
-          { dataset: { surface: l.surface, actor: l.actor, payer: l.payer } },
+          { dataset: { surface: l.surface, tenant: l.tenant, actor: l.actor, payer: l.payer } },
           h("td", {}, l.surface),
+          h("td", {}, l.tenant ?? dash),
           h("td", {}, l.actor),
           h("td", {}, l.payer),
           STATEMENT_LINE_FIELDS.map((f) => h("td", { class: "num", dataset: { field: f } }, String(l[f] ?? dash))),

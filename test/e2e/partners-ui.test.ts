@@ -28,6 +28,7 @@ interface Grant {
 }
 interface StatementLine {
   surface: string;
+  tenant: string;
   actor: string;
   payer: string;
   requests: number;
@@ -261,7 +262,7 @@ test("the dashboard: the grant active, the customer's usage by caller and payer,
   await page.locator(`#statements tr[data-tenant="${partner.id}"] button.toggle-lines`).click();
   expect(await lines.isVisible()).toBe(true);
   for (const l of partnerStatement!.lines) {
-    const f = await rowFields(page, `#statements tr[data-lines-of="${partner.id}"] tr[data-surface="${l.surface}"][data-actor="${l.actor}"][data-payer="${l.payer}"]`);
+    const f = await rowFields(page, `#statements tr[data-lines-of="${partner.id}"] tr[data-surface="${l.surface}"][data-tenant="${l.tenant}"][data-actor="${l.actor}"][data-payer="${l.payer}"]`);
     expect({ requests: f.requests, units: f.units, charges: micros(f.charges), partnerEarnings: micros(f.partnerEarnings) }).toEqual({ requests: String(l.requests), units: String(l.units), charges: micros(l.charges), partnerEarnings: micros(l.partnerEarnings) });
   }
   expect(await page.locator(`#statements tr[data-lines-of="${partner.id}"] tbody tr`).count()).toBe(partnerStatement!.lines.length);
