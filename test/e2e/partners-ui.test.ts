@@ -119,6 +119,8 @@ beforeAll(async () => {
   // The customer's own calls, and the other customer's (so its numbers could not pass for ours).
   for (let i = 0; i < 2; i++) await drain(fetch(`${gw.url}/v1/events?events=2`, { headers: { Authorization: `Bearer ${customer.key}` } }));
   for (let i = 0; i < 3; i++) await drain(fetch(`${gw.url}/v1/events?events=7`, { headers: { Authorization: `Bearer ${other.key}` } }));
+  // The partner's own calls (embed.ui is metered in its plan): it pays for these itself.
+  for (let i = 0; i < 2; i++) await drain(fetch(`${gw.url}/v1/embed/widget`, { headers: { Authorization: `Bearer ${partner.key}` } }));
 });
 
 afterAll(async () => {
@@ -252,6 +254,7 @@ test("the dashboard: the grant active, the customer's usage by caller and payer,
   const customerStatement = api.body.items.find((s) => s.tenant === customer.id);
   expect(partnerStatement && customerStatement, "both tenants have a statement").toBeTruthy();
   expect(micros(partnerStatement!.partnerEarnings)).toBeGreaterThan(0n);
+  expect(micros(partnerStatement!.charges)).toBeGreaterThan(0n); // its own embed.ui views
   // The customer's dashboard usage and the partner's statement agree to the micro-unit.
   expect((await shownBreakdown(page, byPartner)).partnerEarnings).toBe(micros(partnerStatement!.partnerEarnings));
   expect(micros((await rowFields(page, '#tenant-usage tfoot tr[data-surface="*"]')).cost)).toBe(micros(customerStatement!.charges));
@@ -301,6 +304,7 @@ test("the partner's portal: its statement equals GET /_tollgate/statement, its c
     platformNet: micros(api.body.platformNet),
   });
   expect(micros(shown.partnerEarnings)).toBeGreaterThan(0n);
+  expect(micros(shown.charges)).toBeGreaterThan(0n);
   // …and equals the admin's statement of the partner.
   const admin = await adminCall<Statements>(gw, "GET", `/statements?period=${period}&tenant=${partner.id}`);
   expect(micros(admin.body.items.find((s) => s.tenant === partner.id)?.partnerEarnings)).toBe(micros(api.body.partnerEarnings));
@@ -335,6 +339,24 @@ test("the partner's portal: its statement equals GET /_tollgate/statement, its c
   expect(await ask(customer.id)).toMatchObject({ allowed: delegatedQuote.allowed ? "yes" : "no", payer: customer.id });
   const ownQuote = await quote({});
   expect(await ask("")).toMatchObject({ allowed: ownQuote.allowed ? "yes" : "no", payer: ownQuote.payer ?? "—" });
+  expect(errors).toEqual([]);
+});
+
+test("books that do not balance are said not to", async () => {
+  // The gateway's books always balance, so the page is handed an answer one micro-unit off.
+  const { page, errors } = await openPage(browser, dashboardUrl);
+  await page.route(/\/_tollgate\/admin\/statements\?/, async (route) => {
+    const real = (await (await route.fetch()).json()) as Statements;
+    const first = real.items.find((st) => st.tenant === customer.id)!;
+    first.charges = String((Number(micros(first.charges)) + 1) / 1e6);
+    await route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(real) });
+  });
+  await signIn(page, gw.adminToken);
+  const balance = page.locator('#statements [data-field="balance"]');
+  await balance.waitFor();
+  expect(await balance.getAttribute("data-balanced")).toBe("false");
+  expect(await balance.textContent()).toContain("do not balance (off by 0.000001)");
+  expect(await page.locator('#statements [data-field="totals-disagree"]').count()).toBe(1); // the API's totals were not changed
   expect(errors).toEqual([]);
 });
 
