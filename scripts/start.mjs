@@ -12,6 +12,7 @@ const ORIGIN_PORT = Number(process.env.ORIGIN_PORT ?? 8788);
 const gateway = `http://localhost:${GATEWAY_PORT}`;
 const wrangler = "node_modules/.bin/wrangler";
 const demoKeyFile = ".wrangler/demo-key";
+const partnerKeyFile = ".wrangler/demo-partner-key";
 
 /** Misconfiguration is loud (CONTRACT §9): one line on stderr, exit 1, no stack trace. */
 function fail(line) {
@@ -96,9 +97,39 @@ async function seed() {
   return readFileSync(demoKeyFile, "utf8").trim();
 }
 
+/**
+ * The partner side of the demo: an app publisher (`demo-partner`, plan "partner") that asked the
+ * customer `demo` for access to its event feed, and `demo` approved it with its own key; the
+ * customer pays, the partner earns a 20% share (set by the operator: a partner never sets its own).
+ */
+async function seedPartner(customerKey) {
+  const partner = await adminCall("GET", "/tenants/demo-partner");
+  if (partner.status === 404) await adminCall("POST", "/tenants", { id: "demo-partner", name: "Demo Apps Inc", kind: "partner", plan: "partner" });
+  if (partner.status === 404 || !existsSync(partnerKeyFile)) {
+    const key = await adminCall("POST", "/tenants/demo-partner/keys", { name: "npm start" });
+    writeFileSync(partnerKeyFile, key.body.key);
+  }
+  const partnerKey = readFileSync(partnerKeyFile, "utf8").trim();
+  const grants = await adminCall("GET", "/grants?partner=demo-partner&customer=demo&status=active");
+  if (grants.body.items.length === 0) {
+    const asked = await fetch(`${gateway}/_tollgate/grants`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${partnerKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ customer: "demo", surfaces: ["events.feed"], payer: "customer" }),
+    });
+    const pending = await asked.json();
+    if (!asked.ok) throw new Error(`the demo partner's grant request: ${asked.status} ${JSON.stringify(pending)}`);
+    const approved = await fetch(`${gateway}/_tollgate/grants/${pending.id}/approve`, { method: "POST", headers: { Authorization: `Bearer ${customerKey}` } });
+    if (!approved.ok) throw new Error(`approving the demo grant: ${approved.status} ${await approved.text()}`);
+    await adminCall("PATCH", `/grants/${pending.id}`, { share: "0.2" });
+  }
+  return partnerKey;
+}
+
 try {
   await waitForGateway();
   const key = await seed();
+  const partnerKey = await seedPartner(key);
   const health = await (await fetch(`${gateway}/_tollgate/health`)).json();
   for (const [name, check] of Object.entries(health.checks ?? {})) if (!check.ok) console.warn(`health: ${name}: ${check.detail}`);
   console.log(`
@@ -107,11 +138,17 @@ Tollgate is running on ${gateway} in front of the demo origin.
   demo tenant:  demo (plan "growth", add-ons bulk.export, sync.pull)
   API key:      ${key}
   admin token:  ${adminToken}
+  demo partner: demo-partner (plan "partner"), granted events.feed by demo: demo pays, the partner earns 20%
+  partner key:  ${partnerKey}
 
 Try:
   curl -i -H "Authorization: Bearer ${key}" ${gateway}/v1/events
   curl -i -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '{"records":[{"id":1},{"id":2},{"id":3}]}' ${gateway}/v1/records
   curl -i -H "Authorization: Bearer ${key}" ${gateway}/v1/sync/dump?bytes=2048
+
+  # the partner app calling on behalf of demo (Tollgate-Payer: demo in the answer):
+  curl -i -H "Authorization: Bearer ${partnerKey}" -H "Tollgate-On-Behalf-Of: demo" ${gateway}/v1/events
+  curl -s -H "Authorization: Bearer ${partnerKey}" "${gateway}/_tollgate/statement?period=$(date -u +%Y-%m)"
 
   curl -s -H "Authorization: Bearer ${adminToken}" ${gateway}/_tollgate/admin/tenants/demo/limits
   curl -s -H "Authorization: Bearer ${adminToken}" "${gateway}/_tollgate/admin/usage?tenant=demo&granularity=day"
