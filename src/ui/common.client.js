@@ -87,8 +87,12 @@ class Session {
     );
   }
   /** fetch with `Authorization: Bearer <secret>`; JSON in and out; problems thrown as ApiProblem. */
-  async call(method, path, body) {
-    const headers = { Authorization: `Bearer ${this.secret ?? ""}`, Accept: "application/json" };
+  async call(method, path, body, headers) {
+    return (await this.request(method, path, body, headers)).body;
+  }
+  /** As `call`, with the answer's headers too (an ETag to send back as If-Match). */
+  async request(method, path, body, extraHeaders) {
+    const headers = { Authorization: `Bearer ${this.secret ?? ""}`, Accept: "application/json", ...extraHeaders };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.text();
@@ -103,7 +107,7 @@ class Session {
       if (res.status === 401) this.ask(p.message);
       throw p;
     }
-    return parsed;
+    return { status: res.status, body: parsed, headers: res.headers };
   }
 }
 
@@ -321,4 +325,160 @@ async function fillSection(s, load) {
     if (error instanceof ApiProblem && error.status === 401) return;
     fill(s.body, h("p", { class: "problem", role: "alert" }, error instanceof ApiProblem ? `${error.status}: ${error.message}` : String(error?.message ?? error)));
   }
+}
+
+/** Runs a section's render with a `reload` that runs it again (after an action changed what it shows). */
+function renderInto(s, render) {
+  const reload = () => fillSection(s, () => render(reload));
+  return reload();
+}
+
+// ── partners: grants, calls on behalf of others, statements (CONTRACT §7) ──
+
+const currentMonth = () => new Date().toISOString().slice(0, 7);
+const dash = "—";
+
+/** A button that runs `action`, then `after`; a refused action shows its problem in `status`. */
+function actionButton(label, cls, status, action, after) {
+  const button = h("button", { type: "button", class: cls }, label);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    fill(status);
+    try {
+      await action();
+    } catch (error) {
+      button.disabled = false;
+      if (error instanceof ApiProblem && error.status === 401) return;
+      fill(status, h("p", { class: "problem", role: "alert" }, error instanceof ApiProblem ? `${error.status}: ${error.message}` : String(error?.message ?? error)));
+      return;
+    }
+    await after();
+  });
+  return button;
+}
+
+const surfacesOf = (g) => (g.surfaces === "*" ? "all surfaces (*)" : (g.surfaces ?? []).join(", "));
+
+/**
+ * Grants as a table, newest first; every cell says its field, every row its grant and status.
+ * `actionsOf(grant, status)` gives the buttons of a row (status: where a refused action shows why).
+ */
+function grantsTable(grants, actionsOf) {
+  if (grants.length === 0) return h("p", { class: "empty", dataset: { empty: "grants" } }, "No grants.");
+  const status = h("div", { class: "grant-status", "aria-live": "polite" });
+  const sorted = [...grants].sort((a, b) => String(b.createdAt ?? "").localeCompare(String(a.createdAt ?? "")) || a.id.localeCompare(b.id));
+  const cell = (field, value) => h("td", { dataset: { field } }, value);
+  const table = h(
+    "table",
+    { class: "grants" },
+    h("thead", {}, h("tr", {}, ["Grant", "Partner", "Customer", "Surfaces", "Payer", "Share", "Status", "Expires", "Requested by", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h(
+      "tbody",
+      {},
+      sorted.map((g) =>
+        h(
+          "tr",
+          { dataset: { grant: g.id, status: g.status } },
+          h("td", {}, h("code", {}, g.id)),
+          cell("partner", g.partner),
+          cell("customer", g.customer),
+          cell("surfaces", surfacesOf(g)),
+          cell("payer", g.payer),
+          cell("share", g.share ?? dash),
+          cell("status", g.status),
+          cell("expiresAt", g.expiresAt ? when(g.expiresAt) : "never"),
+          cell("requestedBy", g.requestedBy ?? dash),
+          h("td", { class: "actions" }, actionsOf(g, status)),
+        ),
+      ),
+    ),
+  );
+  return [table, status];
+}
+
+const BREAKDOWN_HEADS = { tenant: "Customer", actor: "Called by", payer: "Paid by", surface: "Surface" };
+const BREAKDOWN_FIELDS = ["requests", "units", "cost", "partnerEarnings"];
+
+/**
+ * Rollup rows summed by some of their dimensions (e.g. actor, payer, surface), with a total row:
+ * who made the calls and who paid for them. Rows without `actor`/`payer` are the tenant's own.
+ */
+function breakdownTable(rows, dims, caption, ownTenant) {
+  const groups = new Map();
+  const total = { requests: 0, units: 0, cost: 0n, partnerEarnings: 0n };
+  const add = (t, r) => {
+    t.requests += r.requests ?? 0;
+    t.units += r.units ?? 0;
+    t.cost += toMicros(r.cost);
+    t.partnerEarnings += toMicros(r.partnerEarnings);
+  };
+  for (const r of rows) {
+    const key = dims.map((d) => r[d] ?? (d === "surface" ? "" : (r.tenant ?? ownTenant)));
+    const k = JSON.stringify(key);
+    if (!groups.has(k)) groups.set(k, { key, totals: { requests: 0, units: 0, cost: 0n, partnerEarnings: 0n } });
+    add(groups.get(k).totals, r);
+    add(total, r);
+  }
+  const sorted = [...groups.values()].sort((a, b) => a.key.join("\u0000").localeCompare(b.key.join("\u0000")));
+  const shown = (t, f) => (typeof t[f] === "bigint" ? formatMicros(t[f]) : String(t[f]));
+  const heads = { requests: "Requests", units: "Units", cost: "Cost", partnerEarnings: "Partner earnings" };
+  return h(
+    "table",
+    { class: "breakdown", dataset: { by: dims.join(",") } },
+    caption ? h("caption", {}, caption) : null,
+    h("thead", {}, h("tr", {}, dims.map((d) => h("th", { scope: "col" }, BREAKDOWN_HEADS[d])), BREAKDOWN_FIELDS.map((f) => h("th", { scope: "col", class: "num" }, heads[f])))),
+    h(
+      "tbody",
+      {},
+      sorted.map(({ key, totals }) =>
+        h(
+          "tr",
+          { dataset: Object.fromEntries(dims.map((d, i) => [d, key[i]])) },
+          key.map((v) => h("td", {}, v)),
+          BREAKDOWN_FIELDS.map((f) => h("td", { class: "num", dataset: { field: f } }, shown(totals, f))),
+        ),
+      ),
+    ),
+    h("tfoot", {}, h("tr", { class: "total", dataset: { total: "" } }, h("th", { scope: "row", colspan: dims.length }, "All"), BREAKDOWN_FIELDS.map((f) => h("td", { class: "num", dataset: { field: f } }, shown(total, f))))),
+  );
+}
+
+const STATEMENT_LINE_FIELDS = ["requests", "units", "charges", "partnerEarnings"];
+
+/** A statement's lines: by surface, whose calls (tenant: the customer of a delegated call), who called (actor) and who paid (payer). */
+function statementLines(lines) {
+  if (!lines?.length) return h("p", { class: "empty" }, "No lines.");
+  return h(
+    "table",
+    { class: "statement-lines" },
+    h("thead", {}, h("tr", {}, ["Surface", "For", "Called by", "Paid by", "Requests", "Units", "Charges", "Partner earnings"].map((t, i) => h("th", { scope: "col", class: i > 3 ? "num" : null }, t)))),
+    h(
+      "tbody",
+      {},
+      lines.map((l) =>
+        h(
+          "tr",
+          { dataset: { surface: l.surface, tenant: l.tenant, actor: l.actor, payer: l.payer } },
+          h("td", {}, l.surface),
+          h("td", {}, l.tenant ?? dash),
+          h("td", {}, l.actor),
+          h("td", {}, l.payer),
+          STATEMENT_LINE_FIELDS.map((f) => h("td", { class: "num", dataset: { field: f } }, String(l[f] ?? dash))),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A month picker (YYYY-MM, default this month) that calls `onPick(period)` on submit. */
+function periodForm(id, period, onPick) {
+  const input = h("input", { type: "month", id, value: period, required: true, pattern: "\\d{4}-\\d{2}" });
+  return h(
+    "form",
+    { class: "period", onsubmit: (e) => (e.preventDefault(), onPick(input.value || currentMonth())) },
+    h("label", { for: id }, "Period "),
+    input,
+    " ",
+    h("button", { type: "submit" }, "Show"),
+  );
 }

@@ -1,7 +1,9 @@
 // GET /_tollgate/dashboard (CONTRACT §9): tenants with search, a tenant's usage, quota burn-down,
 // limits, incentives, refusals and keys, and the catalog's versions with their diffs. Data comes
 // from the admin API with the token entered once per browser session.
-// To show more (grants, statements, webhooks), add an entry to `tenantSections` or `pageSections`.
+// Partners (CONTRACT §7): a tenant's grants (approve, revoke), who called and who paid in its usage,
+// the calls a partner made for others, and every tenant's statement of a month with the books' balance.
+// To show more (webhooks), add an entry to `tenantSections` or `pageSections`.
 "use strict";
 
 const session = new Session({ storageKey: "tollgate.adminToken", label: "Admin token", placeholder: "ADMIN_TOKEN or tga_…", onReady: showDashboard });
@@ -28,6 +30,15 @@ function tenantView(tenant, granularity) {
     limits: () => once("limits", () => admin(`/tenants/${id}/limits`)),
     keys: () => once("keys", () => admin(`/tenants/${id}/keys`)),
     hourlySince: (from) => once(`hourly:${from}`, () => admin(`/usage?${query({ tenant: tenant.id, granularity: "hour", from })}`)),
+    /** Calls this tenant made on behalf of others (rows of other tenants whose actor it is). */
+    acting: () =>
+      once("acting", async () => (await admin(`/usage?${query({ actor: tenant.id, granularity })}`)).filter((r) => r.actor === tenant.id && r.tenant !== tenant.id)),
+    /** Grants naming the tenant either side; read afresh each time (actions change them). */
+    grants: async () => {
+      const [asCustomer, asPartner] = await Promise.all([admin(`/grants?${query({ customer: tenant.id })}`), admin(`/grants?${query({ partner: tenant.id })}`)]);
+      const byId = new Map([...asCustomer.items, ...asPartner.items].filter((g) => g.customer === tenant.id || g.partner === tenant.id).map((g) => [g.id, g]));
+      return [...byId.values()];
+    },
   };
 }
 
@@ -38,7 +49,13 @@ const tenantSections = [
     render: async (view) => {
       const rows = await view.usage();
       if (rows.length === 0) return h("p", { class: "empty" }, "No usage yet.");
-      return [usageChart(rows, view.granularity), totalsTable(rows, `Totals of every ${view.granularity} row`)];
+      // Calls a partner made on the tenant's behalf (actor ≠ tenant) or paid by another (payer ≠ tenant).
+      const delegated = rows.some((r) => (r.actor ?? r.tenant) !== r.tenant || (r.payer ?? r.tenant) !== r.tenant);
+      return [
+        usageChart(rows, view.granularity),
+        totalsTable(rows, `Totals of every ${view.granularity} row`),
+        delegated ? breakdownTable(rows, ["actor", "payer", "surface"], "Who called and who paid (a partner's calls on this tenant's behalf have another caller)", view.tenant.id) : null,
+      ];
     },
   },
   {
@@ -100,6 +117,36 @@ const tenantSections = [
       );
     },
   },
+  {
+    id: "grants",
+    title: "Grants",
+    render: async (view, reload) => {
+      const grants = await view.grants();
+      const path = (g) => `/_tollgate/admin/grants/${encodeURIComponent(g.id)}`;
+      return [
+        h("p", {}, "Grants naming this tenant as partner or customer. A partner calls on a customer's behalf only under an active grant."),
+        grantsTable(grants, (g, status) => {
+          if (g.status === "pending")
+            return actionButton("Approve", "approve-grant", status, async () => {
+              // The grant as read now, so a change made meanwhile is refused (412), never overwritten.
+              const read = await session.request("GET", path(g));
+              await session.call("PATCH", path(g), { status: "active" }, { "If-Match": read.headers.get("ETag") ?? "*" });
+            }, reload);
+          if (g.status === "active") return actionButton("Revoke", "revoke-grant", status, () => session.call("DELETE", path(g)), reload);
+          return null;
+        }),
+      ];
+    },
+  },
+  {
+    id: "acting",
+    title: "Calls made for others",
+    render: async (view) => {
+      const rows = await view.acting();
+      if (rows.length === 0) return h("p", { class: "empty", dataset: { empty: "acting" } }, "None: this tenant made no calls on behalf of a customer.");
+      return breakdownTable(rows, ["tenant", "payer", "surface"], `Calls this tenant made on customers' behalf, every ${view.granularity} row`, view.tenant.id);
+    },
+  },
 ];
 
 function showTenant(tenant, granularity = "day") {
@@ -117,7 +164,7 @@ function showTenant(tenant, granularity = "day") {
     h("p", { class: "tenant-terms" }, `${tenant.kind ?? ""} · plan ${tenant.plan} · ${tenant.status ?? "active"}`, tenant.addons?.length ? ` · add-ons ${tenant.addons.join(", ")}` : "", " · rows per ", h("label", { for: "granularity", class: "visually-hidden" }, "granularity"), select),
     sections.map((s) => s.el),
   );
-  return Promise.all(sections.map((s) => fillSection(s, () => s.render(view))));
+  return Promise.all(sections.map((s) => renderInto(s, (reload) => s.render(view, reload))));
 }
 
 // ── the page's own sections ──
@@ -180,6 +227,47 @@ async function showDiff(target, to) {
   await fillSection({ body: target }, async () => diffList(await admin(`/catalog/diff?${query({ from: Math.max(0, to - 1), to })}`)));
 }
 
+const STATEMENT_FIELDS = ["charges", "partnerEarnings", "platformNet"];
+
+/**
+ * Every tenant's statement of a month, one row each with its lines behind a button, the API's
+ * totals, and whether the books balance: Σ charges = Σ partner earnings + Σ platform net, summed
+ * here in micro-units from the rows themselves.
+ */
+function statementsTable(answer) {
+  const items = [...answer.items].sort((a, b) => a.tenant.localeCompare(b.tenant));
+  const sums = Object.fromEntries(STATEMENT_FIELDS.map((f) => [f, items.reduce((n, st) => n + toMicros(st[f]), 0n)]));
+  const balanced = sums.charges === sums.partnerEarnings + sums.platformNet;
+  const totalsAgree = STATEMENT_FIELDS.every((f) => toMicros(answer.totals?.[f]) === sums[f]);
+  const money = (st, f) => h("td", { class: "num", dataset: { field: f } }, formatMicros(toMicros(st[f])));
+  const rows = items.flatMap((st) => {
+    const lines = h("tr", { class: "statement-lines-row", dataset: { linesOf: st.tenant }, hidden: true }, h("td", { colspan: 5 }, statementLines(st.lines)));
+    const toggle = h("button", { type: "button", class: "toggle-lines", "aria-expanded": "false" }, `Lines (${st.lines?.length ?? 0})`);
+    toggle.addEventListener("click", () => {
+      lines.hidden = !lines.hidden;
+      toggle.setAttribute("aria-expanded", String(!lines.hidden));
+    });
+    return [h("tr", { dataset: { tenant: st.tenant } }, h("th", { scope: "row" }, st.tenant), STATEMENT_FIELDS.map((f) => money(st, f)), h("td", {}, toggle)), lines];
+  });
+  return [
+    h(
+      "table",
+      { class: "statements", dataset: { period: answer.period } },
+      h("caption", {}, `Statements of ${answer.period}${answer.currency ? ` (${answer.currency})` : ""}`),
+      h("thead", {}, h("tr", {}, ["Tenant", "Charges", "Partner earnings", "Platform net", ""].map((t, i) => h("th", { scope: "col", class: i > 0 && i < 4 ? "num" : null }, t)))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "empty" }, "No statements for this period."))),
+      h("tfoot", {}, h("tr", { class: "total", dataset: { total: "" } }, h("th", { scope: "row" }, "Totals"), STATEMENT_FIELDS.map((f) => money(answer.totals ?? {}, f)), h("td"))),
+    ),
+    h(
+      "p",
+      { class: balanced ? "balance" : "balance problem", dataset: { field: "balance", balanced: String(balanced) } },
+      `Σ charges ${formatMicros(sums.charges)} = Σ partner earnings ${formatMicros(sums.partnerEarnings)} + Σ platform net ${formatMicros(sums.platformNet)}: `,
+      h("strong", {}, balanced ? "the books balance." : `the books do not balance (off by ${formatMicros(sums.charges - sums.partnerEarnings - sums.platformNet)}).`),
+    ),
+    totalsAgree ? null : h("p", { class: "problem", role: "alert", dataset: { field: "totals-disagree" } }, "The totals the API answered differ from the sum of the statements."),
+  ];
+}
+
 const pageSections = [
   {
     id: "tenants",
@@ -197,6 +285,20 @@ const pageSections = [
     },
   },
   { id: "tenant-view", title: "", render: async () => h("div", { id: "tenant" }, h("p", { class: "empty" }, "Open a tenant to see its usage, limits and keys.")) },
+  {
+    id: "statements",
+    title: "Statements",
+    render: async () => {
+      const result = h("div", { id: "statements-result", "aria-live": "polite" });
+      const show = async (period) => {
+        fill(result, h("p", { class: "loading" }, "Loading…"));
+        await fillSection({ body: result }, async () => statementsTable(await admin(`/statements?${query({ period })}`)));
+      };
+      const period = currentMonth();
+      void show(period);
+      return [h("p", {}, "What each tenant pays, what partners earned from their share, and what the platform keeps."), periodForm("statements-period", period, show), result];
+    },
+  },
   {
     id: "catalog",
     title: "Catalog versions",
@@ -227,7 +329,7 @@ async function showDashboard() {
   session.showSignedIn("Signed in with the admin token.");
   const sections = pageSections.map((s) => ({ ...s, ...section(s.id, s.title) }));
   fill(document.getElementById("app"), sections.map((s) => s.el));
-  await Promise.all(sections.map((s) => fillSection(s, () => s.render())));
+  await Promise.all(sections.map((s) => renderInto(s, (reload) => s.render(reload))));
   const wanted = /^#tenant=(.+)$/.exec(location.hash)?.[1];
   if (wanted) {
     try {

@@ -1,6 +1,6 @@
 // The tenant portal (CONTRACT §9) in a real Chromium against a real gateway: the tenant's own key,
 // its usage equal to GET /_tollgate/usage, its limits, the quote form, and never another
-// tenant's data.
+// tenant's data. Grants, statements and calls for others: test/e2e/partners-ui.test.ts.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { adminCall, uniqueId } from "./support/admin";
@@ -118,8 +118,8 @@ test("never another tenant's data: only the tenant endpoints, only its own key, 
   for (const r of requests) {
     const url = new URL(r.url());
     expect(url.origin).toBe(origin);
-    expect(url.pathname, url.pathname).toMatch(/^\/_tollgate\/(portal|ui\/[\w.-]+|usage|quote)$/);
-    if (url.pathname === "/_tollgate/usage") expect(r.headers()["authorization"]).toBe(`Bearer ${mine.key}`);
+    expect(url.pathname, url.pathname).toMatch(/^\/_tollgate\/(portal|ui\/[\w.-]+|usage|quote|grants|statement)$/);
+    if (!/^\/_tollgate\/(portal|ui\/)/.test(url.pathname)) expect(r.headers()["authorization"], url.pathname).toBe(`Bearer ${mine.key}`);
   }
   // The other tenant's own portal shows its own numbers, not ours.
   const theirUsage = await ownUsage(theirs.key);
