@@ -67,6 +67,13 @@ export const Surface = z.strictObject({
   upgrades: z.array(z.enum(["websocket"])).optional(),
   /** Who may call it on behalf of a customer (CONTRACT §7): partners too (default), only partners, or customers' own keys only. */
   delegation: z.enum(["allowed", "required", "forbidden"]).optional(),
+  /** Lifecycle (issue 12): calls after `deprecatedAt` carry Deprecation/Sunset/Link; after `sunsetAt` they get 410 surface-sunset. */
+  deprecatedAt: z.iso.datetime({ offset: true }).optional().openapi({ example: "2027-01-01T00:00:00Z" }),
+  sunsetAt: z.iso.datetime({ offset: true }).optional().openapi({ example: "2027-06-30T00:00:00Z" }),
+  link: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .openapi({ description: "where callers read about the deprecation and what replaces it", example: "https://docs.example.com/migrate/events-v2" }),
   meter: Meter.default({ unit: "request", count: { from: "request" } }),
 });
 export type Surface = z.infer<typeof Surface>;
@@ -90,6 +97,12 @@ export const Quota = z.strictObject({
   limit: z.number().int().nonnegative().max(MAX_QUOTA_LIMIT, atMost(MAX_QUOTA_LIMIT, "the largest integer a RateLimit header can carry")),
   period: QuotaPeriod,
   overage: z.enum(["block", "bill"]).default("block"),
+  /** Fractions of the limit that send a `quota.threshold` webhook once per period each (issue 12), e.g. [0.8, 1]. */
+  alerts: z
+    .array(z.number().gt(0).max(1))
+    .max(10)
+    .refine((a) => a.every((v, i) => i === 0 || a[i - 1]! < v), "must be increasing fractions in (0, 1]")
+    .optional(),
 });
 export type Quota = z.infer<typeof Quota>;
 
@@ -121,6 +134,8 @@ export const PlanSurface = z.strictObject({
   concurrency: Concurrency.optional(),
   /** CONTRACT §6: `strict` (default) asks the limiter for every request; `leased` serves most from permits an isolate holds. */
   admission: z.enum(["strict", "leased"]).optional(),
+  /** Issue 12: "shadow" evaluates every limit and refuses nothing (Tollgate-Shadow, shadowRefusals); default "enforce". */
+  enforce: z.enum(["enforce", "shadow"]).optional(),
   lease: Lease.optional(),
 });
 export type PlanSurface = z.infer<typeof PlanSurface>;
@@ -182,6 +197,9 @@ export function crossCheck(input: unknown): ValidationIssue[] {
 
   const owners = new Map<string, string>();
   for (const [surfaceId, surface] of Object.entries(surfaces)) {
+    if (isRecord(surface) && typeof surface.deprecatedAt === "string" && typeof surface.sunsetAt === "string" && Date.parse(surface.sunsetAt) < Date.parse(surface.deprecatedAt)) {
+      issues.push({ path: pointerOf(["surfaces", surfaceId, "sunsetAt"]), message: "must not be before deprecatedAt" });
+    }
     if (!isRecord(surface) || !Array.isArray(surface.routes)) continue;
     surface.routes.forEach((route, i) => {
       const path = pointerOf(["surfaces", surfaceId, "routes", i]);
@@ -209,6 +227,7 @@ export function crossCheck(input: unknown): ValidationIssue[] {
         issues.push({ path: `${path}/price`, message: `a ${entry.rule} surface needs a price` });
       }
       if (entry.admission === "leased") issues.push(...leaseRefusals(path, entry, surfaces[surfaceId]));
+      if (entry.admission === "leased" && entry.enforce === "shadow") issues.push({ path: `${path}/enforce`, message: "a shadow surface is admitted strictly: every limit is evaluated for every request" });
     }
   }
   return issues;

@@ -100,6 +100,7 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
           units: knownUnits,
           idempotencyKey: described.keyIncentive,
           conditional,
+          ...(UNSAFE.has(request.method) && { unsafe: true }),
           leaseMs: Math.max(MIN_LEASE_MS, timeoutMs),
           catalogVersion: snapshot!.version,
           ...(claim && { idempotency: claim }),
@@ -175,6 +176,8 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
     throw answered;
   }
 }
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** The customer of a delegated call: a tenant id, or grant-required for anything else (CONTRACT §7). */
 function onBehalfOfHeader(headers: Headers): string | null {

@@ -98,6 +98,8 @@ export interface AdmitRequest {
   idempotencyKey: boolean;
   /** The request is conditional (If-None-Match / If-Modified-Since): its price may depend on a 304. */
   conditional: boolean;
+  /** An unsafe method (POST, PUT, PATCH, DELETE), recorded for advice (issue 12). */
+  unsafe?: boolean;
   /** How long the admission holds its slot and reservation if it is never settled (CONTRACT §6). */
   leaseMs: number;
   catalogVersion: number;

@@ -70,6 +70,10 @@ const MIGRATIONS: string[] = [
    INSERT INTO usage_history_v6 SELECT hour, surface, outcome, reason, status, early_retry, incentives, catalog_version, '', '', 0, requests, units, cost, savings FROM usage_history;
    DROP TABLE usage_history;
    ALTER TABLE usage_history_v6 RENAME TO usage_history;`,
+  // v7 (issue 12): what a request signalled (unsafe method, Idempotency-Key, conditional), for
+  // advice and catalog simulation; kept on a held admission until it is settled.
+  `ALTER TABLE usage_events ADD COLUMN signals INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE admissions ADD COLUMN signals INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function migrate(storage: DurableObjectStorage): void {

@@ -36,6 +36,7 @@ import { migrate } from "./schema";
 import { flushToD1 } from "../metering/flush";
 import { rollUp } from "../metering/rollup";
 import { writeUsageSummary } from "../metering/summary";
+import { requestDeltas } from "../metering/requests";
 import { AdmissionCounters } from "./counters";
 import { LeaseBook, UNREPORTED_KEPT_MS } from "./lease-book";
 import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
@@ -220,10 +221,11 @@ export class TenantLimiter extends DurableObject<Env> {
     const policy = delegation ? delegation.pricing(limitsPolicy) : limitsPolicy;
     if (!delegation) for (const report of req.lease?.reports ?? []) this.leases.applyReport(report, now);
     const payer = attribution ? { payer: attribution.payer } : {};
+    const signals = (req.unsafe ? 1 : 0) | (req.idempotencyKey ? 2 : 0) | (req.conditional ? 4 : 0);
 
     const refuse = (r: Omit<Refusal, "kind">): Refusal => {
       const early = problemStatus[r.code] === 429 ? this.counters.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
-      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion, attribution });
+      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion, attribution, signals });
       return { kind: "refused", ...r, ...payer, earlyRetry: early, policy, limits: this.counters.limitsOf(policy, now) };
     };
     const own = delegation ? null : ownCallRefusal(terms, req.surface);
@@ -236,7 +238,7 @@ export class TenantLimiter extends DurableObject<Env> {
       if (verdict.kind === "in-use") return this.afterEvent(refuse({ code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight." }));
       if (verdict.kind === "reused") return this.afterEvent(refuse({ code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request." }));
       if (verdict.kind === "replay") {
-        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: verdict.response.status, outcome: "replayed", catalogVersion: req.catalogVersion, attribution });
+        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: verdict.response.status, outcome: "replayed", catalogVersion: req.catalogVersion, attribution, signals });
         return this.afterEvent({ kind: "replay", response: verdict.response, policy, ...payer });
       }
     }
@@ -247,19 +249,19 @@ export class TenantLimiter extends DurableObject<Env> {
       return this.afterEvent(refuse(refusal));
     }
     const { bucket, periodStart, position } = decision;
-    const signals = { idempotencyKey: req.idempotencyKey, notModified: false };
+    const pattern = { idempotencyKey: req.idempotencyKey, notModified: false };
     const common = { kind: "admitted" as const, requestId: req.requestId, periodStart, position, ...(attribution && { attribution }) };
 
     // CONTRACT §6: request-known units whose price the answer cannot change are charged in the
     // admission itself — no settle follows unless the origin fails.
     const held = req.units === null || policy.concurrency !== undefined || idempotency !== undefined || (req.conditional && policy.incentives.conditional !== undefined);
     if (!held) {
-      const charge = chargeFor(policy, req.units!, position, signals);
+      const charge = chargeFor(policy, req.units!, position, pattern);
       let lease: LeaseGrant | undefined;
       this.ctx.storage.transactionSync(() => {
         if (bucket) this.counters.saveBucket(req.surface, bucket);
         if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, charge.units, 0);
-        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion, attribution });
+        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion, attribution, signals });
         if (req.lease && !delegation) lease = this.leases.grant(policy, periodStart, req.units!, req.catalogVersion, now);
       });
       const limits = this.counters.limitsOf(policy, now);
@@ -273,13 +275,13 @@ export class TenantLimiter extends DurableObject<Env> {
     const admissionId = crypto.randomUUID();
     const reserve = req.units ?? 1; // unknown units hold one unit until the response tells
     // What an admission never settled is charged (CONTRACT §6): its request-known units, priced now.
-    const provisional = req.units === null ? null : chargeFor(policy, req.units, position, signals);
+    const provisional = req.units === null ? null : chargeFor(policy, req.units, position, pattern);
     let firstRecord = false;
     this.ctx.storage.transactionSync(() => {
       if (bucket) this.counters.saveBucket(req.surface, bucket);
       if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, 0, reserve);
       this.sql.exec(
-        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position, attribution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position, attribution, signals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         admissionId,
         req.surface,
         req.requestId,
@@ -295,6 +297,7 @@ export class TenantLimiter extends DurableObject<Env> {
         provisional === null ? null : JSON.stringify(provisional),
         position,
         attribution === null ? null : JSON.stringify(attribution),
+        signals,
       );
       if (idempotency) {
         firstRecord = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency WHERE expires_at > ?", now).one().n === 0;
@@ -465,7 +468,7 @@ export class TenantLimiter extends DurableObject<Env> {
         .map(eventOf);
       if (events.length === 0) break;
       const to = events.at(-1)!.seq;
-      const watermark = await flushToD1(this.env.DB, { tenant: tenant.id, fromSeq: from, toSeq: to, deltas: rollUp(events, tenant.id) });
+      const watermark = await flushToD1(this.env.DB, { tenant: tenant.id, fromSeq: from, toSeq: to, deltas: rollUp(events, tenant.id), requests: requestDeltas(events, tenant.id) });
       // D1 may already be past `from` (a flush that crashed before recording its watermark here):
       // then this batch was refused, and the loop goes on from D1's watermark. Never move backwards.
       if (watermark <= from) throw new Error(`usage flush of ${tenant.id} did not apply: D1 watermark ${watermark}, expected > ${from}`);

@@ -11,6 +11,10 @@ export interface EventRow extends Record<string, SqlStorageValue> {
   actor: string | null;
   payer: string | null;
   share_ppm: number;
+  request_id: string;
+  status: number;
+  signals: number;
+  catalog_version: number | null;
   at: number;
   surface: string | null;
   outcome: UsageOutcome;
@@ -34,11 +38,15 @@ export const eventOf = (r: EventRow): UsageEvent => ({
   incentives: r.incentives === null ? [] : (JSON.parse(r.incentives) as string[]),
   weight: r.weight,
   reason: r.reason,
+  requestId: r.request_id,
+  status: r.status,
+  signals: r.signals,
+  catalogVersion: r.catalog_version,
   ...(r.actor !== null && { attribution: { actor: r.actor, payer: r.payer ?? r.actor, sharePpm: r.share_ppm } }),
 });
 
 /** The columns a flush reads. */
-export const EVENT_COLUMNS = "seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight, actor, payer, share_ppm";
+export const EVENT_COLUMNS = "seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight, actor, payer, share_ppm, request_id, status, signals, catalog_version";
 
 export interface NewEvent {
   at: number;
@@ -56,11 +64,13 @@ export interface NewEvent {
   weight?: number;
   /** A delegated call (CONTRACT §7); absent for the tenant's own calls. */
   attribution?: Attribution | null;
+  /** What the request signalled: 1 unsafe method, 2 Idempotency-Key, 4 conditional. */
+  signals?: number;
 }
 
 export function recordEvent(sql: SqlStorage, e: NewEvent): void {
   sql.exec(
-    "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight, actor, payer, share_ppm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight, actor, payer, share_ppm, signals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     e.at,
     e.requestId,
     e.surface,
@@ -77,6 +87,7 @@ export function recordEvent(sql: SqlStorage, e: NewEvent): void {
     e.attribution?.actor ?? null,
     e.attribution?.payer ?? null,
     e.attribution?.sharePpm ?? 0,
+    e.signals ?? 0,
   );
 }
 

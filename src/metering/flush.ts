@@ -4,12 +4,15 @@
 // not yet trimmed) therefore changes nothing, and the limiter learns the watermark from D1.
 import { INCENTIVE_NAMES } from "../pricing/incentives";
 import { INCENTIVE_COLUMNS, type RollupDelta } from "./rollup";
+import { upsertRequests, type RequestDelta } from "./requests";
 
 export interface FlushBatch {
   tenant: string;
   fromSeq: number;
   toSeq: number;
   deltas: RollupDelta[];
+  /** Per-request rows the same events move (issue 12). */
+  requests?: RequestDelta[];
 }
 
 const incentiveColumns = Object.values(INCENTIVE_COLUMNS);
@@ -60,6 +63,7 @@ export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<numb
     ...batch.deltas.flatMap((d) =>
       Object.entries(d.refusals).map(([code, n]) => db.prepare(upsertRefusals).bind(tenant, d.surface, d.granularity, d.periodStart, d.actor, d.payer, code, n, tenant, fromSeq)),
     ),
+    ...(batch.requests && batch.requests.length > 0 ? [db.prepare(upsertRequests).bind(tenant, JSON.stringify(batch.requests), tenant, fromSeq)] : []),
     db.prepare("UPDATE usage_watermarks SET flushed_seq = ? WHERE tenant = ? AND flushed_seq = ?").bind(toSeq, tenant, fromSeq),
     db.prepare("SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?").bind(tenant),
   ];

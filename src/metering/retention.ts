@@ -1,6 +1,9 @@
 // How long usage lives (README, Retention): raw events 7 days after their flush (in each limiter),
-// hourly rollups 90 days, daily rollups 2 years, monthly rollups and the audit log for good.
+// per-request rows REQUEST_RETENTION_DAYS, hourly rollups 90 days, daily rollups 2 years,
+// monthly rollups and the audit log for good.
 // Run daily by the Worker's cron trigger.
+
+import { REQUEST_RETENTION_DAYS } from "./requests";
 
 const DAY_MS = 86_400_000;
 export const ROLLUP_RETENTION_DAYS = { hour: 90, day: 730 } as const;
@@ -12,6 +15,7 @@ export async function purgeExpiredRollups(db: D1Database, now: number): Promise<
     db.prepare("DELETE FROM usage_rollups WHERE granularity = 'day' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.day)),
     db.prepare("DELETE FROM usage_refusals WHERE granularity = 'hour' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.hour)),
     db.prepare("DELETE FROM usage_refusals WHERE granularity = 'day' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.day)),
+    db.prepare("DELETE FROM usage_requests WHERE at < ?").bind(now - REQUEST_RETENTION_DAYS * DAY_MS),
   ]);
   return { hour: hour?.meta.changes ?? 0, day: day?.meta.changes ?? 0 };
 }

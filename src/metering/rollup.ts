@@ -43,6 +43,11 @@ export interface UsageEvent {
   reason?: string | null;
   /** A delegated call (CONTRACT §7); absent: the tenant's own. */
   attribution?: Attribution;
+  /** The request it belongs to ("" for aggregates: leased requests, refusals before admission). */
+  requestId?: string;
+  status?: number;
+  signals?: number;
+  catalogVersion?: number | null;
 }
 
 /**
