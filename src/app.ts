@@ -17,6 +17,7 @@ import { quoteRoutes } from "./tenant-api/quote";
 import { ownUsageRoutes } from "./tenant-api/usage";
 import { usageRoutes } from "./admin/usage";
 import { auditRoutes } from "./admin/audit";
+import { simulationRoutes } from "./simulation/routes";
 import { systemClock, type Clock } from "./clock";
 import { DOCS_PATH, docsRoutes } from "./docs/page";
 import type { AppEnv } from "./env";
@@ -63,6 +64,7 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", tokenRoutes);
   admin.route("/", grantRoutes);
   admin.route("/", statementRoutes);
+  admin.route("/", simulationRoutes);
   app.route(ADMIN_PREFIX, admin);
 
   app.route("/_tollgate", quoteRoutes);
