@@ -18,6 +18,7 @@ import { ownUsageRoutes } from "./tenant-api/usage";
 import { usageRoutes } from "./admin/usage";
 import { auditRoutes } from "./admin/audit";
 import { simulationRoutes } from "./simulation/routes";
+import { adminAdviceRoutes, ownAdviceRoutes } from "./advice/routes";
 import { systemClock, type Clock } from "./clock";
 import { DOCS_PATH, docsRoutes } from "./docs/page";
 import type { AppEnv } from "./env";
@@ -65,12 +66,14 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", grantRoutes);
   admin.route("/", statementRoutes);
   admin.route("/", simulationRoutes);
+  admin.route("/", adminAdviceRoutes);
   app.route(ADMIN_PREFIX, admin);
 
   app.route("/_tollgate", quoteRoutes);
   app.route("/_tollgate", ownUsageRoutes);
   app.route("/_tollgate", ownGrantRoutes);
   app.route("/_tollgate", ownStatementRoutes);
+  app.route("/_tollgate", ownAdviceRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", { type: "http", scheme: "bearer", description: "the root ADMIN_TOKEN or an admin token (tga_…)" });
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "http", scheme: "bearer", description: "a tenant API key (tg_…)" });
