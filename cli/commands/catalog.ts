@@ -1,4 +1,4 @@
-// `tollgate catalog validate|diff|apply|show|versions` (CONTRACT §2, §9). Validation and the diff
+// `tollgate catalog validate|diff|apply|simulate|show|versions` (CONTRACT §2, §9). Validation and the diff
 // use the Worker's own parseCatalog and diffCatalogs, so the CLI can never disagree with the API.
 import type { Command } from "commander";
 import { type CatalogChange, describeChange, diffCatalogs, type StrandedTenant } from "../../src/catalog/diff";
@@ -27,6 +27,19 @@ interface DryRunAnswer {
   changes: CatalogChange[];
   stranded: StrandedTenant[];
 }
+
+interface SimulationAnswer {
+  from: string;
+  to: string;
+  items: { tenant: string; surface: string; current: { cost: string; refusals: number }; candidate: { cost: string; refusals: number }; delta: string }[];
+  totals: { current: string; candidate: string; delta: string };
+  stranded: StrandedTenant[];
+  changes: CatalogChange[];
+  notes: string[];
+}
+
+/** A date alone is midnight UTC; anything else goes to the gateway as written (it validates). */
+const isoOf = (text: string) => (/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
 
 export const strandedLines = (stranded: readonly StrandedTenant[]) => stranded.flatMap((s) => s.reasons.map((r) => `  ${s.tenant}: ${r.message} (${r.path})`));
 
@@ -142,6 +155,35 @@ export const catalogCommands: CommandGroup = (program: Command, ctx: CliContext)
         }
         throw error;
       }
+    });
+
+  catalog
+    .command("simulate")
+    .description("re-price the retained usage under a catalog file, changing nothing: cost and refusals per tenant and surface, now and with the file, and the tenants it would strand")
+    .argument("<file>", "catalog JSON file")
+    .option("--from <iso>", "requests at or after, e.g. 2026-11-20 or 2026-11-20T00:00:00Z (default: the retained 7 days)")
+    .option("--to <iso>", "requests before (default: now)")
+    .option("--tenant <id>", "only this tenant (repeatable)", (s: string, prev: string[] | undefined) => [...(prev ?? []), s])
+    .action(async (file: string, opts: { from?: string; to?: string; tenant?: string[] }) => {
+      const { catalog: candidate } = catalogFile(file);
+      const res = await ctx.client().call<SimulationAnswer>("POST", "/catalog/simulate", {
+        json: { catalog: candidate, ...(opts.from !== undefined && { from: isoOf(opts.from) }), ...(opts.to !== undefined && { to: isoOf(opts.to) }), ...(opts.tenant && { tenants: opts.tenant }) },
+      });
+      const out = ctx.out();
+      if (out.json) return out.raw(res);
+      const sim = res.body;
+      out.line(`simulated ${sim.from} .. ${sim.to}`);
+      if (sim.items.length === 0) out.line("no retained requests in this window");
+      else {
+        out.table(
+          ["TENANT", "SURFACE", "COST NOW", "REFUSED NOW", "COST THEN", "REFUSED THEN", "DELTA"],
+          sim.items.map((i) => [i.tenant, i.surface, i.current.cost, i.current.refusals, i.candidate.cost, i.candidate.refusals, i.delta]),
+        );
+      }
+      out.line();
+      out.fields([["total now", sim.totals.current], ["total with file", sim.totals.candidate], ["delta", sim.totals.delta]]);
+      printStranded(out, sim.stranded);
+      for (const note of sim.notes) out.line(`note: ${note}`);
     });
 
   catalog

@@ -6,9 +6,10 @@ import { catalogCommands } from "./catalog";
 import { grantCommands } from "./grants";
 import { keyCommands } from "./keys";
 import { limitCommands } from "./limits";
+import { recommendationCommands } from "./recommendations";
 import { statementCommands } from "./statements";
 import { tenantCommands } from "./tenants";
 import { tokenCommands } from "./tokens";
 import { usageCommands } from "./usage";
 
-export const commandGroups: readonly CommandGroup[] = [catalogCommands, tenantCommands, keyCommands, limitCommands, grantCommands, usageCommands, statementCommands, auditCommands, tokenCommands];
+export const commandGroups: readonly CommandGroup[] = [catalogCommands, tenantCommands, keyCommands, limitCommands, grantCommands, usageCommands, recommendationCommands, statementCommands, auditCommands, tokenCommands];

@@ -482,3 +482,43 @@ function periodForm(id, period, onPick) {
     h("button", { type: "submit" }, "Show"),
   );
 }
+
+// ── advice (CONTRACT §8): GET /tenants/{id}/recommendations, or /_tollgate/recommendations ──
+
+const RECOMMENDATION_TEXT = {
+  "use-batching": "Send more units per call: calls below the plan's batch minimum miss its multiplier.",
+  "use-idempotency-keys": "Send an Idempotency-Key with unsafe calls: the plan rewards it, and retries become safe.",
+  "honor-retry-after": "Wait for Retry-After before retrying a refused call: early retries are refused again.",
+  "use-conditional-requests": "Send If-None-Match: an answer that did not change (304) costs less. What it would save depends on how often the data changes.",
+  "stop-calling-deprecated": "This surface is deprecated: move off it before its sunset.",
+};
+
+const evidenceText = (evidence) =>
+  Object.entries(evidence ?? {})
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" · ");
+
+/** Recommendations with their evidence and savings (money as the API wrote it; null = unknown). */
+function recommendationsTable(recs) {
+  if (recs.length === 0) return h("p", { class: "empty", dataset: { empty: "recommendations" } }, "No recommendations: nothing in the retained calls suggests a cheaper or safer way.");
+  return h(
+    "table",
+    { class: "recommendations" },
+    h("thead", {}, h("tr", {}, ["Advice", "Surface", "Evidence", "Would have saved"].map((t, i) => h("th", { scope: "col", class: i === 3 ? "num" : null }, t)))),
+    h(
+      "tbody",
+      {},
+      recs.map((r) =>
+        h(
+          "tr",
+          { dataset: { code: r.code, surface: r.surface } },
+          h("td", {}, h("strong", {}, r.code), h("br"), RECOMMENDATION_TEXT[r.code] ?? ""),
+          h("td", {}, h("code", {}, r.surface)),
+          h("td", { dataset: { field: "evidence" } }, evidenceText(r.evidence)),
+          h("td", { class: "num", dataset: { field: "savings" } }, r.savings === null ? "unknown" : r.savings),
+        ),
+      ),
+    ),
+  );
+}

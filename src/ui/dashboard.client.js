@@ -3,6 +3,7 @@
 // from the admin API with the token entered once per browser session.
 // Partners (CONTRACT §7): a tenant's grants (approve, revoke), who called and who paid in its usage,
 // the calls a partner made for others, and every tenant's statement of a month with the books' balance.
+// Governance (issue 12): a tenant's recommendations, and a catalog simulation of the retained requests.
 // To show more (webhooks), add an entry to `tenantSections` or `pageSections`.
 "use strict";
 
@@ -98,6 +99,14 @@ const tenantSections = [
           : h("p", { class: "empty" }, "This gateway's rollups do not break refusals down by code."),
       ];
     },
+  },
+  {
+    id: "recommendations",
+    title: "Recommendations",
+    render: async (view) => [
+      h("p", {}, "What this tenant could change in how it integrates, from its own calls, priced with its plan."),
+      recommendationsTable(await admin(`/tenants/${encodeURIComponent(view.tenant.id)}/recommendations`)),
+    ],
   },
   {
     id: "keys",
@@ -268,6 +277,75 @@ function statementsTable(answer) {
   ];
 }
 
+/** The answer of POST /catalog/simulate: per tenant × surface, totals, stranded tenants, notes. */
+function simulationResult(sim) {
+  const money = (v, field) => h("td", { class: "num", dataset: { field } }, v);
+  const rows = sim.items.map((i) =>
+    h(
+      "tr",
+      { dataset: { tenant: i.tenant, surface: i.surface } },
+      h("td", {}, h("code", {}, i.tenant)),
+      h("td", {}, h("code", {}, i.surface)),
+      money(i.current.cost, "current-cost"),
+      h("td", { class: "num", dataset: { field: "current-refusals" } }, String(i.current.refusals)),
+      money(i.candidate.cost, "candidate-cost"),
+      h("td", { class: "num", dataset: { field: "candidate-refusals" } }, String(i.candidate.refusals)),
+      money(i.delta, "delta"),
+    ),
+  );
+  return [
+    h(
+      "table",
+      { class: "simulation", dataset: { from: sim.from, to: sim.to } },
+      h("caption", {}, `Requests from ${when(sim.from)} to ${when(sim.to)}, re-priced with the pasted catalog`),
+      h("thead", {}, h("tr", {}, ["Tenant", "Surface", "Cost now", "Refused now", "Cost with it", "Refused with it", "Delta"].map((t, i) => h("th", { scope: "col", class: i > 1 ? "num" : null }, t)))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No retained requests in this window."))),
+      h("tfoot", {}, h("tr", { class: "total", dataset: { total: "" } }, h("th", { scope: "row", colspan: 2 }, "Totals"), money(sim.totals.current, "current-cost"), h("td"), money(sim.totals.candidate, "candidate-cost"), h("td"), money(sim.totals.delta, "delta"))),
+    ),
+    sim.stranded.length === 0
+      ? h("p", { dataset: { field: "stranded" } }, "Stranded tenants: none.")
+      : [h("p", {}, `Stranded tenants (${sim.stranded.length}): their terms name what this catalog no longer has.`), h("ul", { class: "stranded", dataset: { field: "stranded" } }, sim.stranded.flatMap((s) => s.reasons.map((r) => h("li", { dataset: { tenant: s.tenant } }, h("code", {}, s.tenant), `: ${r.message}`))))],
+    sim.changes.length ? h("details", {}, h("summary", {}, `Changes from the current catalog (${sim.changes.length})`), h("ul", { class: "diff" }, sim.changes.map((c) => h("li", { class: `op-${c.op}` }, describeChange(c))))) : h("p", {}, "Same as the current catalog."),
+    sim.notes.length ? h("ul", { class: "notes" }, sim.notes.map((n) => h("li", {}, n))) : null,
+  ];
+}
+
+/** Paste a candidate catalog (JSON), optionally name tenants, and see what it would have cost. */
+function simulateForm() {
+  const catalog = h("textarea", { id: "simulate-catalog", rows: 10, cols: 80, placeholder: '{"currency": "USD", "surfaces": {…}, "plans": {…}}', spellcheck: "false" });
+  const tenants = h("input", { id: "simulate-tenants", size: 40, placeholder: "all tenants; or ids separated by spaces or commas", autocomplete: "off" });
+  const result = h("div", { id: "simulate-result", "aria-live": "polite" });
+  const run = async () => {
+    let parsed;
+    try {
+      parsed = JSON.parse(catalog.value);
+    } catch (error) {
+      return fill(result, h("p", { class: "problem", role: "alert" }, `The catalog is not JSON: ${error.message}`));
+    }
+    const ids = tenants.value.split(/[\s,]+/).filter(Boolean);
+    fill(result, h("p", { class: "loading" }, "Simulating…"));
+    try {
+      fill(result, simulationResult(await session.call("POST", "/_tollgate/admin/catalog/simulate", { catalog: parsed, ...(ids.length && { tenants: ids }) })));
+    } catch (error) {
+      if (!(error instanceof ApiProblem)) throw error;
+      const issues = Array.isArray(error.body?.errors) ? error.body.errors : [];
+      fill(result, h("div", { class: "problem", role: "alert" }, h("p", {}, `${error.status}: ${error.message}`), issues.length ? h("ul", { class: "issues" }, issues.map((i) => h("li", {}, h("code", {}, i.path), `: ${i.message}`))) : null));
+    }
+  };
+  const useCurrent = h("button", { type: "button", id: "simulate-load-current" }, "Start from the current catalog");
+  useCurrent.addEventListener("click", async () => {
+    catalog.value = JSON.stringify((await admin("/catalog")).catalog, null, 2);
+  });
+  const form = h(
+    "form",
+    { id: "simulate-form", onsubmit: (e) => (e.preventDefault(), run()) },
+    h("p", {}, h("label", { for: "simulate-catalog" }, "Candidate catalog (JSON)"), " ", useCurrent),
+    catalog,
+    h("p", {}, h("label", { for: "simulate-tenants" }, "Tenants "), tenants, " ", h("button", { type: "submit" }, "Simulate")),
+  );
+  return [h("p", {}, "Re-price the retained requests (the last 7 days) with another catalog, changing nothing: what each tenant would have paid and been refused."), form, result];
+}
+
 const pageSections = [
   {
     id: "tenants",
@@ -317,6 +395,7 @@ const pageSections = [
       return [table, diff];
     },
   },
+  { id: "simulate", title: "Simulate a catalog", render: async () => simulateForm() },
 ];
 
 async function showDashboard() {

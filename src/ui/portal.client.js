@@ -1,8 +1,8 @@
 // GET /_tollgate/portal (CONTRACT §9): a tenant's own usage, limits, grants (to approve, reject or
 // revoke), a partner's statement and the calls it made for others, and a quote form. It only calls
-// the tenant endpoints (/_tollgate/usage, /quote, /grants, /statement) with the tenant's own key,
+// the tenant endpoints (/_tollgate/usage, /quote, /grants, /statement, /recommendations) with the tenant's own key,
 // so it can never show another tenant's data.
-// To show more (recommendations), add an entry to `portalSections`.
+// To show more, add an entry to `portalSections`.
 "use strict";
 
 const session = new Session({ storageKey: "tollgate.apiKey", label: "Your API key", placeholder: "tg_…", onReady: showPortal });
@@ -166,6 +166,14 @@ const portalSections = [
       if (rows.length === 0) return h("p", { class: "empty", dataset: { empty: "acting" } }, "None: no calls on behalf of a customer.");
       return breakdownTable(rows, ["tenant", "payer", "surface"], `By customer, every ${view.granularity} row`, view.tenant);
     },
+  },
+  {
+    id: "recommendations",
+    title: "Recommendations",
+    render: async () => [
+      h("p", {}, "What you could change in how you call the API, from your own calls of the last 7 days, priced with your plan."),
+      recommendationsTable(await session.call("GET", "/_tollgate/recommendations")),
+    ],
   },
   { id: "quote", title: "Quote a request", render: async () => quoteForm() },
 ];

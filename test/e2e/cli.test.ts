@@ -126,6 +126,41 @@ describe("catalog diff and apply", () => {
     }
   });
 
+  test("simulate: a catalog doubling a price, per tenant and surface, and recommendations for the same calls", async () => {
+    const id = uniqueId("cli-sim");
+    expect((await adminCall(gw, "POST", "/tenants", { id, kind: "customer", plan: "growth" })).status).toBe(201);
+    const { body: created } = await adminCall<{ key: string }>(gw, "POST", `/tenants/${id}/keys`, {});
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${gw.url}/v1/records`, { method: "POST", headers: { Authorization: `Bearer ${created.key}`, "Content-Type": "application/json" }, body: JSON.stringify({ records: [1, 2] }) });
+      await res.arrayBuffer();
+      expect(res.headers.get("Tollgate-Cost")).toBe("0.002");
+    }
+    const doubled = structuredClone(demoCatalog) as unknown as { plans: Record<string, { surfaces: Record<string, { price?: { unit: string; overage?: string } }> }> };
+    doubled.plans.growth!.surfaces["records.write"]!.price = { unit: "0.002", overage: "0.003" };
+    const file = writeJson("doubled-catalog.json", doubled);
+    const before = await adminCall<{ version: number }>(gw, "GET", "/catalog");
+
+    const run = await tollgate("catalog", "simulate", file, "--tenant", id);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^TENANT +SURFACE +COST NOW +REFUSED NOW +COST THEN +REFUSED THEN +DELTA$/m);
+    expect(run.stdout).toMatch(new RegExp(`^${id} +records\\.write +0\\.004 +0 +0\\.008 +0 +0\\.004$`, "m"));
+    expect(run.stdout).toMatch(/^delta: +0\.004$/m);
+    expect(run.stdout).toContain("stranded tenants: none");
+    const json = await tollgate("--json", "catalog", "simulate", file, "--tenant", id);
+    expect(json.code).toBe(0);
+    const sim = JSON.parse(json.stdout) as { items: { tenant: string; delta: string }[]; totals: { delta: string } };
+    expect(sim.items).toEqual([expect.objectContaining({ tenant: id, surface: "records.write", delta: "0.004" })]);
+    expect((await adminCall<{ version: number }>(gw, "GET", "/catalog")).body.version).toBe(before.body.version);
+    expect((await tollgate("catalog", "simulate", join(scratch, "missing.json"))).code).toBe(1);
+
+    const recs = await tollgate("recommendations", id);
+    expect(recs.code, recs.stderr).toBe(0);
+    expect(recs.stdout).toMatch(/^use-batching +records\.write +0\.002 +calls=2 units=4 minUnits=10/m);
+    expect(recs.stdout).toMatch(/^use-idempotency-keys +records\.write +0\.0004 /m);
+    await adminCall(gw, "DELETE", `/tenants/${id}`);
+  });
+
   test("a stale --if-match refuses the apply with one line", async () => {
     const run = await tollgate("catalog", "apply", join(root, "examples/demo-catalog.json"), "--if-match", '"stale-etag"');
     expect(run.code).toBe(1);
