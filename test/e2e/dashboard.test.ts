@@ -7,7 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { describeChange, type CatalogChange } from "../../src/catalog/diff";
 import { adminCall, uniqueId } from "./support/admin";
-import { countsShown, launchBrowser, openPage, rowFields, signIn, type Canvas, type ChartFigure } from "./support/browser";
+import { countsShown, launchBrowser, openPage, rowFields, signIn, type Canvas, type ChartFigure, type DomElement } from "./support/browser";
 import { countsOf, sendTraffic, totalsOf, type UsageRow } from "./support/usage";
 
 const gw = inject("gateway");
@@ -157,6 +157,49 @@ test("catalog versions and the diff of one, worded as describeChange words it", 
   const versions = await adminCall<{ version: number }[]>(gw, "GET", "/catalog/versions");
   expect(await page.locator("#catalog table.versions tbody tr").count()).toBe(versions.body.length);
   expect(errors).toEqual([]);
+});
+
+test("a tenant's recommendations, and a pasted catalog simulated: both equal the admin API's answers", async () => {
+  const { page, errors } = await openPage(browser, dashboardUrl);
+  await openTenant(page, tenant);
+  const recs = await adminCall<{ code: string; surface: string; savings: string | null }[]>(gw, "GET", `/tenants/${tenant}/recommendations`);
+  expect(recs.status).toBe(200);
+  // sendTraffic writes 3 records in one call, below growth's batch minimum of 10.
+  expect(recs.body.map((r) => `${r.code} ${r.surface}`)).toContain("use-batching records.write");
+  const shown = page.locator("#tenant-recommendations table.recommendations tbody tr");
+  await shown.first().waitFor();
+  const rows = await shown.evaluateAll((trs: DomElement[]) => trs.map((tr) => `${tr.dataset.code} ${tr.dataset.surface} ${tr.querySelector("[data-field=savings]")!.textContent}`));
+  expect(rows).toEqual(recs.body.map((r) => `${r.code} ${r.surface} ${r.savings ?? "unknown"}`));
+
+  const demo = JSON.parse(readFileSync("examples/demo-catalog.json", "utf8"));
+  const doubled = structuredClone(demo);
+  doubled.plans.growth.surfaces["events.feed"].price.unit = "0.0002";
+  await page.locator("#simulate-catalog").fill(JSON.stringify(doubled));
+  await page.locator("#simulate-tenants").fill(tenant);
+  await page.locator("#simulate-form button[type=submit]").click();
+  await page.locator("#simulate-result table.simulation").waitFor();
+  const sim = await adminCall<{ items: { tenant: string; surface: string; current: { cost: string; refusals: number }; candidate: { cost: string; refusals: number }; delta: string }[]; totals: { delta: string } }>(gw, "POST", "/catalog/simulate", { catalog: doubled, tenants: [tenant] });
+  expect(sim.status).toBe(200);
+  const events = sim.body.items.find((i) => i.surface === "events.feed")!;
+  expect(events.delta).toBe(events.current.cost); // the price doubled: the delta is the cost again
+  for (const item of sim.body.items) {
+    expect(await rowFields(page, `#simulate-result tr[data-tenant="${tenant}"][data-surface="${item.surface}"]`), item.surface).toEqual({
+      "current-cost": item.current.cost,
+      "current-refusals": String(item.current.refusals),
+      "candidate-cost": item.candidate.cost,
+      "candidate-refusals": String(item.candidate.refusals),
+      delta: item.delta,
+    });
+  }
+  expect(await page.locator("#simulate-result tfoot [data-field=delta]").textContent()).toBe(sim.body.totals.delta);
+  expect(await page.locator("#simulate-result [data-field=stranded]").textContent()).toContain("none");
+
+  // An invalid catalog: every issue listed.
+  await page.locator("#simulate-catalog").fill(JSON.stringify({ currency: "usd", surfaces: {}, plans: {} }));
+  await page.locator("#simulate-form button[type=submit]").click();
+  await page.locator("#simulate-result ul.issues li").first().waitFor();
+  expect(await page.locator("#simulate-result ul.issues li").allTextContents()).toEqual([expect.stringMatching(/^\/catalog\/currency: /)]);
+  expect(errors.filter((e) => !/400/.test(e))).toEqual([]);
 });
 
 test("the dashboard makes no request to any origin but the gateway's", async () => {
