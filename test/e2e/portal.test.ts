@@ -1,10 +1,10 @@
 // The tenant portal (CONTRACT §9) in a real Chromium against a real gateway: the tenant's own key,
-// its usage equal to GET /_tollgate/usage, its limits, the quote form, and never another
+// its usage equal to GET /_tollgate/usage, its limits, its recommendations, the quote form, and never another
 // tenant's data. Grants, statements and calls for others: test/e2e/partners-ui.test.ts.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { adminCall, uniqueId } from "./support/admin";
-import { launchBrowser, openPage, rowFields, signIn, type ChartFigure } from "./support/browser";
+import { launchBrowser, openPage, rowFields, signIn, type ChartFigure, type DomElement } from "./support/browser";
 import { sendTraffic, totalsOf, type UsageRow } from "./support/usage";
 
 const gw = inject("gateway");
@@ -75,6 +75,19 @@ test("the tenant's usage and limits equal GET /_tollgate/usage with its key", as
   expect(errors).toEqual([]);
 });
 
+test("the tenant's recommendations equal GET /_tollgate/recommendations with its key", async () => {
+  const { page, errors } = await signedIn();
+  const res = await fetch(`${gw.url}/_tollgate/recommendations`, { headers: { Authorization: `Bearer ${mine.key}` } });
+  expect(res.status).toBe(200);
+  const recs = (await res.json()) as { code: string; surface: string; savings: string | null }[];
+  expect(recs.map((r) => `${r.code} ${r.surface}`)).toContain("use-batching records.write"); // 3 records in one call, below 10
+  const shown = page.locator("#recommendations table.recommendations tbody tr");
+  await shown.first().waitFor();
+  const rows = await shown.evaluateAll((trs: DomElement[]) => trs.map((tr) => `${tr.dataset.code} ${tr.dataset.surface} ${tr.querySelector("[data-field=savings]")!.textContent}`));
+  expect(rows).toEqual(recs.map((r) => `${r.code} ${r.surface} ${r.savings ?? "unknown"}`));
+  expect(errors).toEqual([]);
+});
+
 test("the quote form answers as POST /_tollgate/quote does", async () => {
   const { page, errors } = await signedIn();
   const ask = async (method: string, path: string, body: string) => {
@@ -118,7 +131,7 @@ test("never another tenant's data: only the tenant endpoints, only its own key, 
   for (const r of requests) {
     const url = new URL(r.url());
     expect(url.origin).toBe(origin);
-    expect(url.pathname, url.pathname).toMatch(/^\/_tollgate\/(portal|ui\/[\w.-]+|usage|quote|grants|statement)$/);
+    expect(url.pathname, url.pathname).toMatch(/^\/_tollgate\/(portal|ui\/[\w.-]+|usage|quote|grants|statement|recommendations)$/);
     if (!/^\/_tollgate\/(portal|ui\/)/.test(url.pathname)) expect(r.headers()["authorization"], url.pathname).toBe(`Bearer ${mine.key}`);
   }
   // The other tenant's own portal shows its own numbers, not ours.
