@@ -63,7 +63,7 @@ const exportEvents = createRoute({
   request: {
     query: z.object({
       format: z.literal("cloudevents"),
-      tenant: z.string().optional(),
+      tenant: z.string().optional().openapi({ description: "only this tenant's requests (its own and those partners made on its behalf)" }),
       from: instant.optional().openapi({ description: "requests at or after this (per-request rows are kept 7 days)" }),
       to: instant.optional().openapi({ description: "requests before this" }),
       limit: z.coerce.number().int().min(1).max(5000).default(1000),
