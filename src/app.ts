@@ -11,6 +11,7 @@ import { tenantRoutes } from "./admin/tenants";
 import { tokenRoutes } from "./admin/tokens";
 import { grantRoutes } from "./admin/grants";
 import { statementRoutes } from "./admin/statements";
+import { surfaceRoutes } from "./admin/surfaces";
 import { ownGrantRoutes } from "./tenant-api/grants";
 import { ownStatementRoutes } from "./tenant-api/statement";
 import { quoteRoutes } from "./tenant-api/quote";
@@ -63,6 +64,7 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", tokenRoutes);
   admin.route("/", grantRoutes);
   admin.route("/", statementRoutes);
+  admin.route("/", surfaceRoutes);
   app.route(ADMIN_PREFIX, admin);
 
   app.route("/_tollgate", quoteRoutes);
