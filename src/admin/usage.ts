@@ -103,6 +103,11 @@ export const usageRoutes = router()
     return c.json(rows, 200);
   })
   .openapi(exportUsage, async (c) => {
+    // A GET, but it records the hours it hands out in the export ledger (later exports skip them):
+    // a read-only token could make billing miss hours, so it needs `write`.
+    if (!c.get("adminPrincipal").scopes.includes("write")) {
+      throw problem("forbidden", { detail: "The Stripe export records what it sends in the export ledger, so it needs an admin token with the `write` scope." });
+    }
     const q = c.req.valid("query");
     const now = c.get("clock").now();
     const from = new Date(q.from ?? oldestExportableHour(now)).toISOString();

@@ -190,3 +190,15 @@ describe("Stripe export of closed hours", () => {
     await expectProblem(await sendAt(clock, "/_tollgate/admin/usage/export?format=stripe&period=2026-03", { headers: {} }), 401, "unauthenticated");
   });
 });
+
+describe("who may run the Stripe export", () => {
+  it("needs the write scope, since it records what it sends in the ledger; a read-only token is refused and changes nothing", async () => {
+    const { createAdminToken } = await import("../support/admin-tokens");
+    const { admin } = await import("../support/http");
+    const reader = await createAdminToken("export-reader", ["read"]);
+    const before = await env.DB.prepare("SELECT COUNT(*) AS n FROM export_ledger").first<{ n: number }>();
+    await expectProblem(await admin("GET", "/usage/export?format=stripe&value=units", undefined, reader.token), 403, "forbidden");
+    const after = await env.DB.prepare("SELECT COUNT(*) AS n FROM export_ledger").first<{ n: number }>();
+    expect(after?.n).toBe(before?.n);
+  });
+});
