@@ -4,11 +4,10 @@
 // order per tenant × surface, so that the current catalog simulated against itself answers what
 // was recorded. Pure: the rows, the tenants and the catalog are arguments; nothing is changed.
 import type { Catalog } from "../catalog/schema";
-import { decide, type QuotaCounter } from "../limiter/decide";
+import { decide, LIMIT_CODES, limitRefusals, type QuotaCounter } from "../limiter/decide";
 import { delegate, ownCallRefusal } from "../limiter/delegation";
 import { effectivePolicy, surfaceTerms, type EffectivePolicy, type TenantTerms } from "../limiter/policy";
 import type { GrantState, PartnerState, TenantState } from "../limiter/protocol";
-import { periodBounds } from "../limiter/quota-period";
 import type { BucketState } from "../limiter/token-bucket";
 import { chargeFor } from "../pricing/charge";
 import type { PatternSignals } from "../pricing/incentives";
@@ -100,8 +99,6 @@ interface SurfaceReplay {
 }
 
 const SIM_KEY = "simulation";
-/** What a "shadow" plan surface evaluates but does not enforce. */
-const SHADOWED = new Set<string>(["concurrency-limited", "rate-limited", "quota-exhausted"]);
 
 /** The customer and the paying partner of a delegated call as the customer's limiter would hold them. */
 function delegationOf(customer: SimTenant, partner: SimTenant, row: RequestRow, catalog: Catalog) {
@@ -191,10 +188,10 @@ export function simulate(input: SimulationInput): SimulationResult {
     // concurrency refusal stays one while the candidate still limits concurrency; nothing else is refused for it.
     const inFlight = row.reason === "concurrency-limited" ? Number.MAX_SAFE_INTEGER : 0;
     let decision = decide(tenant as TenantState, limitsPolicy, { bucket: replay.bucket, quota: quotaOf, inFlight }, knownUnits, row.at);
-    if (!decision.ok && limitsPolicy.enforce === "shadow" && SHADOWED.has(decision.code)) {
-      notes.add(`"${row.surface}" is "shadow" on some plan: its would-be refusals are admitted and charged, with no rate token taken.`);
-      const periodStart = limitsPolicy.quota ? periodBounds(limitsPolicy.quota.period, row.at).start : null;
-      decision = { ok: true, bucket: null, periodStart, position: periodStart === null ? 0 : quotaOf(periodStart).used };
+    // A shadow rule refuses nothing, and leaves the limits' state as a refusal would (as the limiter does).
+    if (!decision.ok && limitsPolicy.enforce === "shadow" && LIMIT_CODES.has(decision.code)) {
+      const evaluated = limitRefusals(limitsPolicy, { bucket: replay.bucket, quota: quotaOf, inFlight }, knownUnits, row.at);
+      decision = { ok: true, bucket: null, periodStart: null, position: evaluated.position };
     }
     if (!decision.ok) return { cost: 0, refused: true };
     if (decision.bucket) replay.bucket = decision.bucket;

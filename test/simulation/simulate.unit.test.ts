@@ -66,11 +66,10 @@ describe("simulate", () => {
     expect(run(catalogOf(), rows).items[0]!.candidate).toEqual({ cost: "0.01", refusals: 0 });
   });
 
-  it("a shadow limit refuses nothing: the would-be refusal is charged", () => {
+  it("a shadow limit refuses nothing: the would-be refusal is charged, as the limiter charges it", () => {
     const rows = [row({}), row({}), row({ outcome: "rejected", reason: "rate-limited", status: 429, cost: 0, units: 0 })];
     const sim = run(catalogOf((c) => (c.plans.p!.surfaces.s!.enforce = "shadow")), rows);
     expect(sim.items[0]!.candidate).toEqual({ cost: "0.03", refusals: 0 });
-    expect(sim.notes.join(" ")).toMatch(/shadow/);
   });
 
   it("counts a refused batch admitted by the candidate with 0 units, and says so", () => {
