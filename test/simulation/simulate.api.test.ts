@@ -15,6 +15,7 @@ const catalog = {
     capped: { routes: ["GET /capped"] },
     billed: { routes: ["GET /billed"] },
     rated: { routes: ["GET /rated"] },
+    shadowed: { routes: ["GET /shadowed"] },
   },
   plans: {
     p: {
@@ -27,6 +28,7 @@ const catalog = {
         capped: { rule: "metered", price: { unit: "0.002" }, quota: { limit: 3, period: "day", overage: "block" } },
         billed: { rule: "metered", price: { unit: "0.004", overage: "0.006" }, quota: { limit: 2, period: "month", overage: "bill" } },
         rated: { rule: "metered", price: { unit: "0.008" }, rate: { limit: 2, window: 3600 } },
+        shadowed: { rule: "metered", price: { unit: "0.003" }, rate: { limit: 1, window: 3600 }, quota: { limit: 2, period: "day" }, enforce: "shadow" },
       },
       incentives: { "idempotency-key": 0.9, batch: { minUnits: 3, multiplier: 0.5 }, conditional: 0.1 },
     },
@@ -88,6 +90,7 @@ beforeAll(async () => {
     for (let i = 0; i < 5; i++) await traffic(key, t, "/capped"); // 3 then quota-exhausted
     for (let i = 0; i < 4; i++) await traffic(key, t, "/billed"); // 2 at the unit price, 2 at the overage price
     for (let i = 0; i < 4; i++) await traffic(key, t, "/rated"); // 2 then rate-limited
+    for (let i = 0; i < 3; i++) await traffic(key, t, "/shadowed"); // shadow: every one admitted and charged
   }
   await traffic(c, "sim-c", "/v1/events");
   await traffic(c, "sim-c", "/v1/events");
@@ -104,7 +107,7 @@ beforeAll(async () => {
 describe("catalog simulation", () => {
   it("simulating the current catalog gives what was recorded: zero delta and equal refusals for every tenant and surface", async () => {
     const sim = await simulateWith(catalog);
-    expect(sim.items.length).toBeGreaterThanOrEqual(17);
+    expect(sim.items.length).toBeGreaterThanOrEqual(19);
     for (const item of sim.items) {
       expect(item.candidate, `${item.tenant} ${item.surface}`).toEqual(item.current);
       expect(item.delta).toBe("0");
@@ -117,7 +120,7 @@ describe("catalog simulation", () => {
     expect(sim.changes).toEqual([]);
     expect(sim.stranded).toEqual([]);
     const refusals = Object.fromEntries(sim.items.filter((i) => i.tenant === "sim-b").map((i) => [i.surface, i.current.refusals]));
-    expect(refusals).toMatchObject({ bulk: 1, prem: 1, capped: 2, rated: 2, items: 0 });
+    expect(refusals).toMatchObject({ bulk: 1, prem: 1, capped: 2, rated: 2, items: 0, shadowed: 0 });
   });
 
   it("a candidate that doubles every price doubles every cost: delta equals the current cost, exactly", async () => {
@@ -155,6 +158,17 @@ describe("catalog simulation", () => {
     }
     expect(item("sim-c", "feed").candidate).toEqual({ cost: "0", refusals: 2 });
     expect(sim.stranded).toEqual([{ tenant: "sim-c", reasons: [{ path: "/plan", message: 'plan "legacy" is not in the catalog' }] }]);
+  });
+
+  it("enforcing a shadow rule: the requests it reported are the refusals it would make", async () => {
+    const candidate = structuredClone(catalog) as CatalogInput;
+    delete candidate.plans.p!.surfaces.shadowed!.enforce;
+    const sim = await simulateWith(candidate);
+    const item = sim.items.find((i) => i.tenant === "sim-a" && i.surface === "shadowed")!;
+    expect(item.current).toEqual({ cost: "0.009", refusals: 0 });
+    expect(item.candidate).toEqual({ cost: "0.003", refusals: 2 });
+    const rollups = await adminOk<{ surface: string; shadowRefusals?: number }[]>("GET", "/usage?tenant=sim-a&surface=shadowed&granularity=month");
+    expect(rollups.reduce((n, r) => n + (r.shadowRefusals ?? 0), 0)).toBe(2);
   });
 
   it("a looser candidate admits what was refused: request-counted units are charged", async () => {
