@@ -113,7 +113,6 @@ export function simulate(input: SimulationInput): SimulationResult {
   const notes = new Set<string>();
   const totals = new Map<string, Totals>();
   const replays = new Map<string, SurfaceReplay>();
-  const seeded = new Set<string>();
   let unknownUnits = 0;
   const unknownTenants = new Set<string>();
 
@@ -175,13 +174,9 @@ export function simulate(input: SimulationInput): SimulationResult {
     const knownUnits = count === "request" ? 1 : count === "json-array" ? (admittedBefore ? row.units : null) : null;
     if (count === "json-array" && !admittedBefore) notes.add(`Refused or failed requests on "${row.surface}" (json-array) have no recorded batch size: their quota check is made as for units the response tells (admitted while any quota remains).`);
 
+    // A period first met here starts from the usage before the retained rows (seed), then moves with the replay.
     const quotaOf = (periodStart: number): QuotaCounter => {
-      const seedId = `${row.tenant}\u0000${row.surface}\u0000${periodStart}`;
-      if (!replay.quota.has(periodStart)) {
-        const seed = !seeded.has(seedId) && input.quotaSeed ? input.quotaSeed(row.tenant, row.surface, periodStart, row.at) : 0;
-        seeded.add(seedId);
-        replay.quota.set(periodStart, seed);
-      }
+      if (!replay.quota.has(periodStart)) replay.quota.set(periodStart, input.quotaSeed?.(row.tenant, row.surface, periodStart, row.at) ?? 0);
       return { used: replay.quota.get(periodStart)!, reserved: 0 };
     };
     // Concurrency cannot be replayed (requests' durations are not retained): a recorded
