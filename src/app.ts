@@ -11,6 +11,7 @@ import { tenantRoutes } from "./admin/tenants";
 import { tokenRoutes } from "./admin/tokens";
 import { grantRoutes } from "./admin/grants";
 import { statementRoutes } from "./admin/statements";
+import { surfaceRoutes } from "./admin/surfaces";
 import { ownGrantRoutes } from "./tenant-api/grants";
 import { ownStatementRoutes } from "./tenant-api/statement";
 import { quoteRoutes } from "./tenant-api/quote";
@@ -64,6 +65,7 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", tokenRoutes);
   admin.route("/", grantRoutes);
   admin.route("/", statementRoutes);
+  admin.route("/", surfaceRoutes);
   admin.route("/", webhookRoutes);
   app.route(ADMIN_PREFIX, admin);
 

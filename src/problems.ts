@@ -31,6 +31,8 @@ export const problemStatus = {
   "grant-required": 403,
   "delegation-required": 403,
   "delegation-forbidden": 403,
+  // Issue 12: a surface past its sunsetAt.
+  "surface-sunset": 410,
 } as const;
 
 export type ProblemCode = keyof typeof problemStatus;
@@ -61,6 +63,7 @@ export const problemTitles: Record<ProblemCode, string> = {
   "grant-required": "No active grant covers this call",
   "delegation-required": "Only partners on behalf of a customer may call this surface",
   "delegation-forbidden": "Partners may not call this surface on behalf of a customer",
+  "surface-sunset": "This surface has been retired",
 };
 
 export interface ValidationIssue {

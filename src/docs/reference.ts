@@ -35,6 +35,7 @@ const whenAnswered: Record<ProblemCode, string> = {
   "grant-required": "a partner's call with `Tollgate-On-Behalf-Of` that no active, unexpired grant of that customer covers for the surface; also a customer's own key with `Tollgate-On-Behalf-Of`, or an unknown customer",
   "delegation-required": "a tenant's own call to a surface whose catalog entry says `\"delegation\": \"required\"` (only partners on behalf of a customer)",
   "delegation-forbidden": "a delegated call to a surface whose catalog entry says `\"delegation\": \"forbidden\"` (customers' own keys only)",
+  "surface-sunset": "a call to a surface whose catalog entry's `sunsetAt` has passed (with `Deprecation`, `Sunset` and `Link` as before); nothing is forwarded or charged",
   forbidden: "an admin token lacks the scope the method needs (`read` for GET, `write` for mutations), or a non-root token manages admin tokens",
 };
 

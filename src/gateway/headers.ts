@@ -52,6 +52,10 @@ export interface Outcome {
   incentives?: string[];
   /** The paying tenant of a delegated call (CONTRACT §7). */
   payer?: string;
+  /** Issue 12: the limits a shadow rule would have refused the request for. */
+  shadow?: string[];
+  /** Issue 12: Deprecation, Sunset and Link of a deprecated surface. */
+  lifecycle?: [string, string][];
 }
 
 /** Tollgate-* headers of every response to an authenticated request. */
@@ -62,6 +66,8 @@ export function tollgateHeaders(o: Outcome, into: Headers = new Headers()): Head
   if (o.cost !== undefined) into.set("Tollgate-Cost", formatMoney(o.cost));
   if (o.incentives && o.incentives.length > 0) into.set("Tollgate-Incentives", o.incentives.join(", "));
   if (o.payer !== undefined) into.set("Tollgate-Payer", o.payer);
+  if (o.shadow && o.shadow.length > 0) into.set("Tollgate-Shadow", o.shadow.join(", "));
+  for (const [name, value] of o.lifecycle ?? []) into.set(name, value);
   return into;
 }
 

@@ -16,6 +16,7 @@ import { tollgateHeaders, type Outcome } from "./headers";
 import { askForLease, hold, holdingKey, leaseAnswered, reportWhenDone, takePermit, takeReports, unsend } from "./leases";
 import { originHeaders, replayResponse, settleFailure, settleResponse, type Answering } from "./settle";
 import { serverTiming, type Stopwatch } from "./timing";
+import { checkLifecycle } from "./lifecycle";
 
 /** CONTRACT §6: an admission never settled is settled by the limiter 60 s after admission, or after the origin timeout if longer. */
 const MIN_LEASE_MS = 60_000;
@@ -54,12 +55,18 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
     const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
     const upgrade = request.headers.get("upgrade");
     let upgradeAllowed = false;
+    let deprecated = false as boolean; // set by the classification callback below
     const described = await describeRequest(
       snapshot,
       { method: request.method, url, headers: request.headers },
       () => (hasBody ? readBody(request.body, maxBytes) : Promise.resolve(null)),
       (surface) => {
         outcome.surface = surface;
+        const life = checkLifecycle(snapshot!.catalog, surface, clock.now());
+        if (life) {
+          outcome.lifecycle = life.headers;
+          deprecated = life.deprecated;
+        }
         upgradeAllowed = upgrade !== null && (snapshot!.catalog.surfaces[surface]?.upgrades ?? []).includes(upgrade.toLowerCase() as "websocket");
         if (upgrade !== null && !upgradeAllowed) {
           throw problem("invalid-request", { detail: `Surface "${surface}" does not allow Upgrade: ${upgrade}.`, errors: [{ path: "/headers/upgrade", message: "upgrade not allowed on this surface" }] });
@@ -101,6 +108,7 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
           idempotencyKey: described.keyIncentive,
           conditional,
           ...(UNSAFE.has(request.method) && { unsafe: true }),
+          ...(deprecated && { deprecated: true }),
           leaseMs: Math.max(MIN_LEASE_MS, timeoutMs),
           catalogVersion: snapshot!.version,
           ...(claim && { idempotency: claim }),
@@ -118,7 +126,10 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
       }
     }
     watch.marks.admit = performance.now() - admitStart;
-    if (admission?.kind === "admitted" && admission.mode !== "leased" && admission.attribution) outcome.payer = admission.attribution.payer;
+    if (admission?.kind === "admitted" && admission.mode !== "leased") {
+      if (admission.attribution) outcome.payer = admission.attribution.payer;
+      if (admission.shadow) outcome.shadow = admission.shadow;
+    }
     if (admission?.kind === "replay") {
       if (admission.payer !== undefined) outcome.payer = admission.payer;
       return replayResponse(admission.response, outcome);
@@ -200,7 +211,7 @@ async function sendLeaseReports(env: Pick<Env, "LIMITER">, tenantId: string, rep
   }
 }
 
-const beforeAdmission = new Set(["no-surface", "invalid-request", "payload-too-large"]);
+const beforeAdmission = new Set(["no-surface", "invalid-request", "payload-too-large", "surface-sunset"]);
 // Refusals from the limiter itself are recorded there; origin failures are recorded at settle.
 
 /**

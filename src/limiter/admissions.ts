@@ -26,7 +26,10 @@ export interface AdmissionRow extends Record<string, SqlStorageValue> {
   /** A delegated call's Attribution (JSON), or null for the tenant's own. */
   attribution: string | null;
   signals: number;
+  shadow: string | null;
 }
+
+const shadowOf = (row: { shadow: string | null }): string[] | null => (row.shadow === null ? null : row.shadow.split(","));
 
 const attributionOf = (row: { attribution: string | null }): Attribution | null => (row.attribution === null ? null : (JSON.parse(row.attribution) as Attribution));
 
@@ -91,6 +94,7 @@ export class AdmissionBook {
         catalogVersion: row.catalog_version,
         attribution: attributionOf(row),
         signals: row.signals,
+        shadow: shadowOf(row),
       });
     });
     if (row.slot_open === 1) this.counters.freeSlot(row.surface);
@@ -136,7 +140,7 @@ export class AdmissionBook {
         if (row.idempotency_key !== null) this.sql.exec("DELETE FROM idempotency WHERE key = ? AND admission_id = ?", row.idempotency_key, row.id);
         this.sql.exec("UPDATE admissions SET state = 'expired', settlement = ?, reserved = 0, slot_open = 0 WHERE id = ?", JSON.stringify(settlement), row.id);
         if (row.slot_open === 1) this.counters.freeSlot(row.surface);
-        recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: 0, outcome: "unsettled", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version, attribution: attributionOf(row), signals: row.signals });
+        recordEvent(this.sql, { at: now, requestId: row.request_id, surface: row.surface, status: 0, outcome: "unsettled", units: settlement.units, cost: settlement.cost, savings: settlement.savings, incentives: settlement.incentives, catalogVersion: row.catalog_version, attribution: attributionOf(row), signals: row.signals, shadow: shadowOf(row) });
       }
     });
   }

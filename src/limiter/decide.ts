@@ -87,3 +87,24 @@ export function decide(tenant: TenantTerms, policy: EffectivePolicy, state: Surf
   }
   return { ok: true, bucket, periodStart, position };
 }
+
+/** The refusals a shadow rule reports instead of making (issue 12): limits only, never the rule. */
+export const LIMIT_CODES = new Set<RefusalCode>(["concurrency-limited", "rate-limited", "quota-exhausted"]);
+
+/**
+ * Every limit that would refuse this request, each evaluated on its own (a shadow rule reports
+ * all of them, where `decide` stops at the first), and the quota position that prices it.
+ */
+export function limitRefusals(policy: EffectivePolicy, state: SurfaceState, units: number | null, now: number): { codes: RefusalCode[]; position: number } {
+  const codes: RefusalCode[] = [];
+  if (policy.concurrency !== undefined && state.inFlight >= policy.concurrency) codes.push("concurrency-limited");
+  if (policy.rate && !take(state.bucket, policy.rate, now).admitted) codes.push("rate-limited");
+  let position = 0;
+  if (policy.quota) {
+    const counter = state.quota(periodBounds(policy.quota.period, now).start);
+    position = counter.used + counter.reserved;
+    const exceeded = units === null ? position >= policy.quota.limit : position + units > policy.quota.limit;
+    if (exceeded && policy.quota.overage === "block") codes.push("quota-exhausted");
+  }
+  return { codes, position };
+}

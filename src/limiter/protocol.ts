@@ -100,6 +100,8 @@ export interface AdmitRequest {
   conditional: boolean;
   /** An unsafe method (POST, PUT, PATCH, DELETE), recorded for advice (issue 12). */
   unsafe?: boolean;
+  /** A call to a surface past its deprecatedAt (issue 12: the surface.sunset-call webhook). */
+  deprecated?: boolean;
   /** How long the admission holds its slot and reservation if it is never settled (CONTRACT §6). */
   leaseMs: number;
   catalogVersion: number;
@@ -148,6 +150,8 @@ interface AdmissionCommon {
   position: number;
   /** A delegated call (CONTRACT §7): who made it, who pays, the actor's share. */
   attribution?: Attribution;
+  /** Issue 12: the limits a shadow rule would have refused it for (it was admitted anyway). */
+  shadow?: string[];
 }
 
 export interface ChargedAdmission extends AdmissionCommon {

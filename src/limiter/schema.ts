@@ -74,6 +74,9 @@ const MIGRATIONS: string[] = [
   // advice and catalog simulation; kept on a held admission until it is settled.
   `ALTER TABLE usage_events ADD COLUMN signals INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE admissions ADD COLUMN signals INTEGER NOT NULL DEFAULT 0;`,
+  // v8 (issue 12): the limits a shadow rule would have refused a forwarded request for.
+  `ALTER TABLE usage_events ADD COLUMN shadow TEXT;
+   ALTER TABLE admissions ADD COLUMN shadow TEXT;`,
 ];
 
 export function migrate(storage: DurableObjectStorage): void {

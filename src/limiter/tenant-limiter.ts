@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "../clock";
 import { problemStatus } from "../problems";
 import { chargeFor } from "../pricing/charge";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
-import { decide } from "./decide";
+import { decide, LIMIT_CODES, limitRefusals } from "./decide";
 import { REPORT_GRACE_MS } from "./leases";
 import { effectivePolicy, type SurfaceTerms } from "./policy";
 import type {
@@ -243,14 +243,26 @@ export class TenantLimiter extends DurableObject<Env> {
       }
     }
 
-    const decision = decide(tenant, limitsPolicy, this.counters.surfaceState(req.surface), req.units, now);
+    const state = this.counters.surfaceState(req.surface);
+    let decision = decide(tenant, limitsPolicy, state, req.units, now);
+    // Issue 12: a shadow rule evaluates every limit and refuses nothing. A request a limit would
+    // refuse is forwarded and charged as if admitted, but leaves the limits' state as a refusal
+    // would (no token, no quota units, no concurrency slot), so it reports exactly the refusals
+    // the enforced rule would make.
+    let shadow: RefusalCode[] = [];
+    if (!decision.ok && limitsPolicy.enforce === "shadow" && LIMIT_CODES.has(decision.code)) {
+      const evaluated = limitRefusals(limitsPolicy, state, req.units, now);
+      shadow = evaluated.codes;
+      decision = { ok: true, bucket: null, periodStart: null, position: evaluated.position };
+    }
     if (!decision.ok) {
       const { ok: _, ...refusal } = decision;
       return this.afterEvent(refuse(refusal));
     }
     const { bucket, periodStart, position } = decision;
+    const shadowed = shadow.length > 0 ? { shadow } : {};
     const pattern = { idempotencyKey: req.idempotencyKey, notModified: false };
-    const common = { kind: "admitted" as const, requestId: req.requestId, periodStart, position, ...(attribution && { attribution }) };
+    const common = { kind: "admitted" as const, requestId: req.requestId, periodStart, position, ...(attribution && { attribution }), ...shadowed };
 
     // CONTRACT §6: request-known units whose price the answer cannot change are charged in the
     // admission itself — no settle follows unless the origin fails.
@@ -261,8 +273,8 @@ export class TenantLimiter extends DurableObject<Env> {
       this.ctx.storage.transactionSync(() => {
         if (bucket) this.counters.saveBucket(req.surface, bucket);
         if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, charge.units, 0);
-        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion, attribution, signals });
-        if (req.lease && !delegation) lease = this.leases.grant(policy, periodStart, req.units!, req.catalogVersion, now);
+        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion, attribution, signals, shadow });
+        if (req.lease && !delegation && shadow.length === 0) lease = this.leases.grant(policy, periodStart, req.units!, req.catalogVersion, now);
       });
       const limits = this.counters.limitsOf(policy, now);
       if (lease) {
@@ -281,7 +293,7 @@ export class TenantLimiter extends DurableObject<Env> {
       if (bucket) this.counters.saveBucket(req.surface, bucket);
       if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, 0, reserve);
       this.sql.exec(
-        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position, attribution, signals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position, attribution, signals, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         admissionId,
         req.surface,
         req.requestId,
@@ -290,7 +302,7 @@ export class TenantLimiter extends DurableObject<Env> {
         periodStart === null ? 0 : reserve,
         now,
         now + req.leaseMs,
-        1, // every held admission counts in flight until settled; only `concurrency` refuses on it
+        shadow.length > 0 ? 0 : 1, // every held admission counts in flight until settled (a shadow-refused one as refused: not); only `concurrency` refuses on it
         req.catalogVersion,
         idempotency?.key ?? null,
         req.units,
@@ -298,6 +310,7 @@ export class TenantLimiter extends DurableObject<Env> {
         position,
         attribution === null ? null : JSON.stringify(attribution),
         signals,
+        shadow.length > 0 ? shadow.join(",") : null,
       );
       if (idempotency) {
         firstRecord = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency WHERE expires_at > ?", now).one().n === 0;
@@ -311,7 +324,7 @@ export class TenantLimiter extends DurableObject<Env> {
         );
       }
     });
-    this.counters.takeSlot(req.surface);
+    if (shadow.length === 0) this.counters.takeSlot(req.surface);
     const result: AdmitResult = { ...common, mode: "held", policy, admissionId, provisional, limits: this.counters.limitsOf(policy, now) };
     await this.ensureAlarm(now + req.leaseMs);
     if (firstRecord) await this.ensureAlarm(now + IDEMPOTENCY_TTL_MS);

@@ -15,6 +15,7 @@ export interface EventRow extends Record<string, SqlStorageValue> {
   status: number;
   signals: number;
   catalog_version: number | null;
+  shadow: string | null;
   at: number;
   surface: string | null;
   outcome: UsageOutcome;
@@ -42,11 +43,12 @@ export const eventOf = (r: EventRow): UsageEvent => ({
   status: r.status,
   signals: r.signals,
   catalogVersion: r.catalog_version,
+  ...(r.shadow !== null && { shadow: r.shadow.split(",") }),
   ...(r.actor !== null && { attribution: { actor: r.actor, payer: r.payer ?? r.actor, sharePpm: r.share_ppm } }),
 });
 
 /** The columns a flush reads. */
-export const EVENT_COLUMNS = "seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight, actor, payer, share_ppm, request_id, status, signals, catalog_version";
+export const EVENT_COLUMNS = "seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight, actor, payer, share_ppm, request_id, status, signals, catalog_version, shadow";
 
 export interface NewEvent {
   at: number;
@@ -66,11 +68,13 @@ export interface NewEvent {
   attribution?: Attribution | null;
   /** What the request signalled: 1 unsafe method, 2 Idempotency-Key, 4 conditional. */
   signals?: number;
+  /** The limits a shadow rule would have refused it for (issue 12). */
+  shadow?: string[] | null;
 }
 
 export function recordEvent(sql: SqlStorage, e: NewEvent): void {
   sql.exec(
-    "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight, actor, payer, share_ppm, signals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight, actor, payer, share_ppm, signals, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     e.at,
     e.requestId,
     e.surface,
@@ -88,6 +92,7 @@ export function recordEvent(sql: SqlStorage, e: NewEvent): void {
     e.attribution?.payer ?? null,
     e.attribution?.sharePpm ?? 0,
     e.signals ?? 0,
+    e.shadow && e.shadow.length > 0 ? e.shadow.join(",") : null,
   );
 }
 

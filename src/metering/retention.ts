@@ -16,6 +16,8 @@ export async function purgeExpiredRollups(db: D1Database, now: number): Promise<
     db.prepare("DELETE FROM usage_refusals WHERE granularity = 'hour' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.hour)),
     db.prepare("DELETE FROM usage_refusals WHERE granularity = 'day' AND period_start < ?").bind(cutoff(ROLLUP_RETENTION_DAYS.day)),
     db.prepare("DELETE FROM usage_requests WHERE at < ?").bind(now - REQUEST_RETENTION_DAYS * DAY_MS),
+    // Stripe takes no event older than 35 days, so the ledger needs no hour older than that (40 for margin).
+    db.prepare("DELETE FROM export_ledger WHERE hour < ?").bind(cutoff(40)),
   ]);
   return { hour: hour?.meta.changes ?? 0, day: day?.meta.changes ?? 0 };
 }

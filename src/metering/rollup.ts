@@ -48,6 +48,8 @@ export interface UsageEvent {
   status?: number;
   signals?: number;
   catalogVersion?: number | null;
+  /** The limits a shadow rule would have refused the request for (issue 12). */
+  shadow?: string[];
 }
 
 /**
@@ -83,6 +85,8 @@ export interface RollupDelta {
   refusals: Record<string, number>;
   /** The actor's share of `cost` (payer the customer, a grant with a share), micro-units. */
   earnings: number;
+  /** Requests a shadow rule forwarded although a limit would have refused them (issue 12). */
+  shadowRefusals: number;
 }
 
 /** The code a refusal recorded without one is counted under. */
@@ -103,7 +107,7 @@ export function rollUp(events: UsageEvent[], tenant: string): RollupDelta[] {
       const id = `${surface}\u0000${granularity}\u0000${periodStart}\u0000${actor}\u0000${payer}`;
       let row = rows.get(id);
       if (!row) {
-        row = { surface, actor, payer, earnings: 0, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: noIncentives(), refusals: {} };
+        row = { surface, actor, payer, earnings: 0, shadowRefusals: 0, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: noIncentives(), refusals: {} };
         rows.set(id, row);
       }
       apply(row, e);
@@ -165,4 +169,6 @@ function apply(row: RollupDelta, e: UsageEvent): void {
       break;
   }
   if (e.earlyRetry) row.earlyRetries += weight;
+  // Counted once per request: on the event that first records it, never on a correction.
+  if (e.shadow && e.shadow.length > 0 && (e.outcome === "charged" || e.outcome === "unsettled" || e.outcome === "failed")) row.shadowRefusals += weight;
 }

@@ -20,6 +20,7 @@ export const RollupRowSchema = z
     unsettled: z.number().int().openapi({ description: "admissions settled by the limiter at the end of their lease (never heard back from the Worker)" }),
     unreported: z.number().int().openapi({ description: "leased permits whose holder never reported them (docs/catalog.md, admission and leases)" }),
     earlyRetries: z.number().int(),
+    shadowRefusals: z.number().int().openapi({ description: "requests a shadow rule forwarded although a limit would have refused them" }),
     units: z.number().int(),
     cost: z.string(),
     savings: z.string(),
@@ -57,6 +58,7 @@ interface Row {
   unsettled: number;
   unreported: number;
   early_retries: number;
+  shadow_refusals: number;
   units: number;
   cost: number;
   savings: number;
@@ -96,6 +98,7 @@ export function rowOf(r: Row, refusals: Record<string, number> = {}): RollupRow 
     unsettled: r.unsettled,
     unreported: r.unreported,
     earlyRetries: r.early_retries,
+    shadowRefusals: r.shadow_refusals,
     units: r.units,
     cost: formatMoney(r.cost),
     savings: formatMoney(r.savings),

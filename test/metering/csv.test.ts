@@ -24,6 +24,7 @@ const row = (over: Partial<RollupRow>): RollupRow => ({
   actor: "acme",
   payer: "acme",
   partnerEarnings: "0",
+  shadowRefusals: 0,
   ...over,
 });
 

@@ -259,30 +259,6 @@ describe("exports", () => {
     // Unquoted and unprefixed in the raw text, so a spreadsheet reads it as a number.
     expect(text).toContain(`,${json[0]!.savings},`);
   });
-
-  it("Stripe meter events: one per tenant × priced surface, deterministic, skipping tenants without a customer", async () => {
-    await adminOk("POST", "/tenants", { id: "stripe-a", kind: "customer", plan: "p", billing: { stripeCustomerId: "cus_A" } }, 201);
-    const k = await adminOk<{ key: string }>("POST", "/tenants/stripe-a/keys", {}, 201);
-    const clock = new ManualClock(Date.parse("2026-03-15T12:00:00Z"));
-    await runInDurableObject(limiter("stripe-a"), (instance: TenantLimiter) => {
-      instance.clock = clock;
-    });
-    await (await call(k.key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2, 3] }) })).arrayBuffer();
-    await (await call(k.key, "/v1/events?limit=2")).arrayBuffer();
-    const first = await admin("GET", "/usage/export?period=2026-03&format=stripe");
-    const text = await first.text();
-    expect(first.headers.get("Content-Type")).toBe("application/x-ndjson");
-    const events = text.trim().split("\n").map((l) => JSON.parse(l));
-    expect(events).toEqual([
-      { event_name: "tollgate_feed", payload: { stripe_customer_id: "cus_A", value: "2" }, identifier: expect.stringMatching(/^tg_[0-9a-f]{40}$/), timestamp: Date.parse("2026-03-01T00:00:00Z") / 1000 },
-      { event_name: "tollgate_items", payload: { stripe_customer_id: "cus_A", value: "3" }, identifier: expect.stringMatching(/^tg_[0-9a-f]{40}$/), timestamp: Date.parse("2026-03-01T00:00:00Z") / 1000 },
-    ]);
-    expect(await (await admin("GET", "/usage/export?period=2026-03&format=stripe")).text()).toBe(text);
-    const cost = await (await admin("GET", "/usage/export?period=2026-03&format=stripe&value=cost")).text();
-    expect(cost.split("\n").map((l) => l && JSON.parse(l).payload?.value)).toEqual(["20000", "999999", ""]);
-    expect((await admin("GET", "/usage/export?period=2026-3&format=stripe")).status).toBe(400);
-    expect((await admin("GET", "/usage/export?period=2026-03&format=csv")).status).toBe(400);
-  });
 });
 
 describe("bad usage queries change nothing and say why", () => {
