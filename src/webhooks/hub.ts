@@ -174,7 +174,8 @@ export class WebhookHub extends DurableObject<Env> {
         deliveries++;
       }
     }
-    if (deliveries > 0) await this.wakeBy(now);
+    // Deliveries are due now; an event no endpoint wanted is still remembered, and purged in time.
+    if (accepted > 0) await this.wakeBy(deliveries > 0 ? now : now + EVENT_MEMORY_MS);
     return { accepted, deliveries };
   }
 

@@ -198,5 +198,13 @@ describe("bounded storage", () => {
     for (let i = 0; i < 5 && (await hubAlarm()) !== null; i++) await runHubAlarm();
     expect(await hub().stats()).toEqual({ endpoints: 0, messages: 0, deliveries: { pending: 0, delivered: 0, failed: 0 }, attempts: 0 });
     expect(await hubAlarm()).toBeNull();
+
+    // An event no endpoint wants is remembered, and purged in its time too.
+    expect(await hub().enqueue([event("evt-unwanted")])).toEqual({ accepted: 1, deliveries: 0 });
+    expect(await hubAlarm()).toBe(clock.now() + EVENT_MEMORY_MS);
+    clock.advance(EVENT_MEMORY_MS);
+    await runHubAlarm();
+    expect((await hub().stats()).messages).toBe(0);
+    expect(await hubAlarm()).toBeNull();
   });
 });
