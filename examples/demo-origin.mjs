@@ -14,6 +14,9 @@
 // A request whose If-None-Match matches the ETag of an events resource gets 304.
 // GET /_origin/hits answers how many requests each "METHOD path" received; GET /_origin/received
 // how many request-body bytes arrived for each (counted as they arrive, so aborted uploads count).
+// A webhook receiver (Tollgate's webhooks, CONTRACT §8): POST /_hooks/<name> records the delivery
+// (headers and raw body) and answers 204, or 500 to the first N deliveries for that name when the
+// registered URL says ?fail=N; GET /_hooks/<name> answers what it recorded, oldest first.
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 
@@ -41,6 +44,7 @@ export function createDemoOrigin() {
   const hits = new Map();
   const received = new Map(); // "METHOD path" → request body bytes that arrived, even from an aborted upload
   const holds = new Map(); // name → { released: Promise, release() }; a release may come first
+  const hooks = new Map(); // name → [{ status, headers, body }] as webhook deliveries arrived
   const holdOf = (name) => {
     if (!holds.has(name)) {
       let release;
@@ -72,6 +76,7 @@ export function createDemoOrigin() {
         res.writeHead(204);
         return res.end();
       }
+      if (path.startsWith("/_hooks/")) return receiveHook(hooks, req, res, url, Buffer.concat(chunks));
       const key = `${req.method} ${path}`;
       hits.set(key, (hits.get(key) ?? 0) + 1);
       const body = Buffer.concat(chunks);
@@ -147,6 +152,25 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const origin = createDemoOrigin();
   await origin.listen(port);
   console.log(`demo origin on http://127.0.0.1:${port}`);
+}
+
+/** The webhook receiver: records every delivery, and fails the first ?fail=N of them with 500. */
+function receiveHook(hooks, req, res, url, body) {
+  const name = decodeURIComponent(url.pathname.slice("/_hooks/".length));
+  if (!hooks.has(name)) hooks.set(name, []);
+  const received = hooks.get(name);
+  if (req.method === "GET") {
+    res.writeHead(200, { "content-type": "application/json" });
+    return res.end(JSON.stringify(received));
+  }
+  if (req.method !== "POST") {
+    res.writeHead(405, { allow: "GET, POST" });
+    return res.end();
+  }
+  const status = received.length < Number(url.searchParams.get("fail") ?? 0) ? 500 : 204;
+  received.push({ status, headers: req.headers, body: body.toString("utf8") });
+  res.writeHead(status);
+  res.end();
 }
 
 /** A large body (e.g. ?bytes=1000000000, a 1 GB sync) written in 1 MiB chunks as the socket drains, never held whole. */

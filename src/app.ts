@@ -26,6 +26,7 @@ import type { AppEnv } from "./env";
 import { handleGatewayRequest } from "./gateway";
 import { Health, healthOf } from "./health";
 import { uiRoutes } from "./ui/routes";
+import { webhookRoutes } from "./webhooks/routes";
 import { Problem, problem, renderProblem } from "./problems";
 
 export const ADMIN_BODY_LIMIT = 1024 * 1024;
@@ -69,6 +70,7 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", surfaceRoutes);
   admin.route("/", simulationRoutes);
   admin.route("/", adminAdviceRoutes);
+  admin.route("/", webhookRoutes);
   app.route(ADMIN_PREFIX, admin);
 
   app.route("/_tollgate", quoteRoutes);

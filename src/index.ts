@@ -6,6 +6,7 @@ import { purgeExpiredRollups } from "./metering/retention";
 import { renderProblem } from "./problems";
 
 export { TenantLimiter } from "./limiter/tenant-limiter";
+export { WebhookHub } from "./webhooks/hub";
 
 const app = createApp();
 

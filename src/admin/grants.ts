@@ -7,6 +7,7 @@ import type { AppEnv } from "../env";
 import { Grant, GrantCreate, GrantPatch, GrantStatus } from "../partners/schema";
 import { GrantStore, type GrantRead } from "../partners/store";
 import { conflictResponse, jsonAnswer, jsonBody, problemResponses, router } from "../routes";
+import { emitEvents, grantUpdated } from "../webhooks/emit";
 import { audit } from "./auth";
 import { checkIfMatch, etagOf } from "./preconditions";
 import { IfMatchHeader, preconditionResponse } from "./tenants";
@@ -72,6 +73,7 @@ export const grantRoutes = router()
   .openapi(createGrant, async (c) => {
     const created = await grantStore(c).create(c.req.valid("json"), "admin");
     await audit(c, { action: "grant.create", target: `grant:${created.grant.id}`, before: null, after: created.grant });
+    await emitEvents(c.env, [grantUpdated(c.get("clock").now(), created.grant, created.revision)]);
     c.header("ETag", grantEtag(created));
     return c.json(created.grant, 201);
   })
@@ -85,6 +87,7 @@ export const grantRoutes = router()
     const id = c.req.valid("param").id;
     const { before, after, revision } = await grantStore(c).update(id, c.req.valid("json"), ifMatchOn(c.req.valid("header")["if-match"], id));
     await audit(c, { action: "grant.update", target: `grant:${id}`, before, after });
+    await emitEvents(c.env, [grantUpdated(c.get("clock").now(), after, revision)]);
     c.header("ETag", etagOf("grant", revision));
     return c.json(after, 200);
   })
@@ -92,5 +95,6 @@ export const grantRoutes = router()
     const id = c.req.valid("param").id;
     const { before, after } = await grantStore(c).revoke(id, ifMatchOn(c.req.valid("header")["if-match"], id));
     if (before.status !== "revoked") await audit(c, { action: "grant.revoke", target: `grant:${id}`, before, after });
+    await emitEvents(c.env, [grantUpdated(c.get("clock").now(), after, "revoked")]);
     return c.body(null, 204);
   });

@@ -9,6 +9,7 @@ import { problem, type ValidationIssue } from "../problems";
 import { Tenant, TenantCreate, TenantId, TenantPatch } from "../tenants/schema";
 import { TenantStore, type TenantRead } from "../tenants/store";
 import { conflictResponse, jsonAnswer, jsonBody, problemContent, problemResponses, router } from "../routes";
+import { emitEvents, tenantUpdated } from "../webhooks/emit";
 import { audit } from "./auth";
 import { checkIfMatch, etagOf, revisionOf } from "./preconditions";
 
@@ -157,6 +158,7 @@ export const tenantRoutes = router()
         }),
     });
     await audit(c, { action: "tenant.update", target: `tenant:${after.id}`, before, after });
+    await emitEvents(c.env, [tenantUpdated(c.get("clock").now(), after.id, revision, before, after)]);
     c.header("ETag", etagOf("tenant", revision));
     return c.json(after, 200);
   })
@@ -165,5 +167,6 @@ export const tenantRoutes = router()
     const ifMatch = c.req.valid("header")["if-match"];
     const before = await tenantStore(c).delete(id, { current: ifMatchOn(ifMatch, id) }, ifMatch === undefined ? undefined : (revisionOf(ifMatch, "tenant") ?? undefined));
     await audit(c, { action: "tenant.delete", target: `tenant:${before.id}`, before, after: null });
+    await emitEvents(c.env, [tenantUpdated(c.get("clock").now(), before.id, "deleted", before, null)]);
     return c.body(null, 204);
   });

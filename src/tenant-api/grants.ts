@@ -10,6 +10,7 @@ import { Grant, GrantRequest } from "../partners/schema";
 import { GrantStore, type GrantRead } from "../partners/store";
 import { problem } from "../problems";
 import { jsonAnswer, jsonBody, problemContent, problemResponses, router } from "../routes";
+import { emitEvents, grantUpdated } from "../webhooks/emit";
 import { tenantAuth } from "./quote";
 
 const idParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) });
@@ -85,6 +86,7 @@ export const ownGrantRoutes = grantsRouter
     const input = c.req.valid("json");
     const created = await store(c).create({ ...input, partner }, "partner");
     await auditAs(c, partner, "grant.request", null, created.grant);
+    await emitEvents(c.env, [grantUpdated(c.get("clock").now(), created.grant, created.revision)]);
     return c.json(created.grant, 201);
   })
   .openapi(ownGrants, async (c) => c.json({ items: await store(c).list({ either: await caller(c) }) }, 200))
@@ -92,16 +94,18 @@ export const ownGrantRoutes = grantsRouter
     const customer = await caller(c);
     const read = await readAs(c, c.req.valid("param").id, customer, "customer");
     if (read.grant.status !== "pending" && read.grant.status !== "active") throw problem("conflict", { detail: `Grant "${read.grant.id}" is ${read.grant.status}.` });
-    const { before, after } = await store(c).update(read.grant.id, { status: "active" });
+    const { before, after, revision } = await store(c).update(read.grant.id, { status: "active" });
     await auditAs(c, customer, "grant.approve", before, after);
+    await emitEvents(c.env, [grantUpdated(c.get("clock").now(), after, revision)]);
     return c.json(after, 200);
   })
   .openapi(answerRoute("reject"), async (c) => {
     const customer = await caller(c);
     const read = await readAs(c, c.req.valid("param").id, customer, "customer");
     if (read.grant.status !== "pending") throw problem("conflict", { detail: `Grant "${read.grant.id}" is ${read.grant.status}, not pending: revoke it instead.` });
-    const { before, after } = await store(c).update(read.grant.id, { status: "rejected" });
+    const { before, after, revision } = await store(c).update(read.grant.id, { status: "rejected" });
     await auditAs(c, customer, "grant.reject", before, after);
+    await emitEvents(c.env, [grantUpdated(c.get("clock").now(), after, revision)]);
     return c.json(after, 200);
   })
   .openapi(revokeOwnGrant, async (c) => {
@@ -109,5 +113,6 @@ export const ownGrantRoutes = grantsRouter
     const read = await readAs(c, c.req.valid("param").id, tenant, "either");
     const { before, after } = await store(c).revoke(read.grant.id);
     if (before.status !== "revoked") await auditAs(c, tenant, "grant.revoke", before, after);
+    await emitEvents(c.env, [grantUpdated(c.get("clock").now(), after, "revoked")]);
     return c.body(null, 204);
   });
