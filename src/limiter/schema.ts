@@ -1,5 +1,6 @@
 // The limiter's SQLite tables, created in the constructor, and the in-object migrations that bring
 // an older object up to date (its `meta.schema_version`). Migrations are only ever appended.
+import { ALERTS_SCHEMA } from "./alerts";
 import { IDEMPOTENCY_SCHEMA } from "./idempotency";
 
 const V1 = `
@@ -77,6 +78,8 @@ const MIGRATIONS: string[] = [
   // v8 (issue 12): the limits a shadow rule would have refused a forwarded request for.
   `ALTER TABLE usage_events ADD COLUMN shadow TEXT;
    ALTER TABLE admissions ADD COLUMN shadow TEXT;`,
+  // v9 (issue 12): the outbox of governance events (quota thresholds, exhaustion, sunset calls).
+  ALERTS_SCHEMA,
 ];
 
 export function migrate(storage: DurableObjectStorage): void {

@@ -11,7 +11,7 @@ import { chargeFor } from "../pricing/charge";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
 import { decide, LIMIT_CODES, limitRefusals } from "./decide";
 import { REPORT_GRACE_MS } from "./leases";
-import { effectivePolicy, type SurfaceTerms } from "./policy";
+import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./policy";
 import type {
   AdmitRequest,
   AdmitResult,
@@ -41,6 +41,8 @@ import { AdmissionCounters } from "./counters";
 import { LeaseBook, UNREPORTED_KEPT_MS } from "./lease-book";
 import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
 import { delegate, ownCallRefusal, type Delegation } from "./delegation";
+import { AlertBook } from "./alerts";
+import { emitEvents } from "../webhooks/emit";
 import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, type EventRow } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
@@ -61,6 +63,8 @@ export const REFUSAL_RATE = { limit: 20, window: 1, burst: 100 } as const;
 
 /** Refunds are remembered this long, so a refund retried after a lost answer counts once. */
 const REFUND_MEMORY_MS = 24 * 60 * 60 * 1000;
+/** A hand-over of governance events the hub did not take is tried again this much later. */
+const OUTBOX_RETRY_MS = 30_000;
 
 interface PendingRefusal {
   at: number;
@@ -94,6 +98,8 @@ export class TenantLimiter extends DurableObject<Env> {
   private leases!: LeaseBook;
   /** Held admissions, their settlement and refunds (admissions.ts). */
   private admissions!: AdmissionBook;
+  /** Governance events waiting for the webhook hub (alerts.ts). */
+  private alerts!: AlertBook;
   /** Surface terms by catalog version and surface (see termsOf). */
   private terms = new Map<string, SurfaceTerms>();
   /** Calls since this instance started (`stats`): what the request path costs the object. */
@@ -121,6 +127,7 @@ export class TenantLimiter extends DurableObject<Env> {
       this.counters = new AdmissionCounters(this.sql);
       this.leases = new LeaseBook(ctx.storage, this.counters);
       this.admissions = new AdmissionBook(ctx.storage, this.counters);
+      this.alerts = new AlertBook(ctx.storage, () => (this.tenant && !this.tenant.deleted ? this.tenant.id : null));
     });
   }
 
@@ -230,6 +237,8 @@ export class TenantLimiter extends DurableObject<Env> {
     };
     const own = delegation ? null : ownCallRefusal(terms, req.surface);
     if (own) return this.afterEvent(refuse(own));
+    // Issue 12: a call to a deprecated surface tells the webhook hub, once per surface and day.
+    if (req.deprecated) this.alerts.noteSunsetCall(req.surface, attribution?.actor ?? null, now);
     // A partner's Idempotency-Keys are its own: they never meet the customer's.
     const idempotency = req.idempotency && attribution ? { ...req.idempotency, key: `${attribution.actor}\u0000${req.idempotency.key}` } : req.idempotency;
 
@@ -437,6 +446,9 @@ export class TenantLimiter extends DurableObject<Env> {
     this.leases.expire(now);
     this.persistRefusals();
     await this.flush();
+    this.alerts.checkQuotas(this.currentPolicies(), (surface, periodStart) => this.counters.quotaCounter(surface, periodStart), now);
+    const outboxRetry = await this.handOverEvents();
+    this.alerts.purge(now);
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
     this.sql.exec("DELETE FROM refunds WHERE at <= ?", now - REFUND_MEMORY_MS);
     this.sql.exec("DELETE FROM usage_history WHERE hour < ?", now - EVENT_RETENTION_MS);
@@ -451,6 +463,7 @@ export class TenantLimiter extends DurableObject<Env> {
       pendingEvents(this.sql) > 0 ? now + FLUSH_DELAY_MS : null,
       this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
       ((at) => (at === null ? null : at + EVENT_RETENTION_MS + HOUR_MS))(next("SELECT MIN(hour) AS at FROM usage_history")),
+      outboxRetry ? now + OUTBOX_RETRY_MS : null,
     ].filter((at): at is number => at !== null);
     if (candidates.length > 0) await this.ensureAlarm(Math.max(now + 1, Math.min(...candidates)));
   }
@@ -550,6 +563,34 @@ export class TenantLimiter extends DurableObject<Env> {
 
   private idempotencyRow(key: string): IdempotencyRow | undefined {
     return this.sql.exec<IdempotencyRow>("SELECT * FROM idempotency WHERE key = ?", key).toArray()[0];
+  }
+
+  /** The policy of every surface this limiter has terms for (the newest catalog version it saw), for the quota alerts. */
+  private currentPolicies(): EffectivePolicy[] {
+    const tenant = this.tenant;
+    if (!tenant || tenant.deleted) return [];
+    const newest = new Map<string, { version: number; terms: SurfaceTerms }>();
+    for (const [id, terms] of this.terms) {
+      const [version, surface] = id.split("\u0000") as [string, string];
+      const seen = newest.get(surface);
+      if (!seen || Number(version) > seen.version) newest.set(surface, { version: Number(version), terms });
+    }
+    return [...newest.entries()].map(([surface, { terms }]) => effectivePolicy(tenant, surface, terms));
+  }
+
+  /** Hands queued governance events to the webhook hub (idempotent by id); true when some are left for a retry. */
+  private async handOverEvents(): Promise<boolean> {
+    for (;;) {
+      const pending = this.alerts.pending();
+      if (pending.length === 0) return false;
+      try {
+        await emitEvents(this.env, pending);
+      } catch (error) {
+        console.error("webhook hub unavailable; events stay in the outbox", error);
+        return true;
+      }
+      this.alerts.handedOver(pending.map((e) => e.id));
+    }
   }
 
   /** Makes sure an alarm fires no later than `at`. */
