@@ -74,6 +74,31 @@ export function printReport(report) {
     const other = Math.max(...Object.values(targets).map((t) => t.otherLoadShare.max ?? 0));
     if (other > 0.1) out.push(`note: up to ${Math.round(other * 100)}% of the machine's CPU went to programs other than the bench during a round; the spread may be wider than the code's`);
   }
+  if (report.reports) {
+    const r = report.reports.summary;
+    out.push("");
+    out.push(`== reports: POST /_tollgate/admin/usage/reports, ${report.reports.batch}-event batches from ${report.reports.senders} senders (token scope "report") ==`);
+    out.push(
+      table(
+        ["tenants", "events/s accepted", "batch p50 ms", "batch p99 ms"],
+        [
+          ["1 tenant", withSpread(r.oneTenant.eventsPerSec, whole), withSpread(r.oneTenant.batchP50Ms, fixed(1)), withSpread(r.oneTenant.batchP99Ms, fixed(1))],
+          ["50 tenants", withSpread(r.fiftyTenants.eventsPerSec, whole), withSpread(r.fiftyTenants.batchP50Ms, fixed(1)), withSpread(r.fiftyTenants.batchP99Ms, fixed(1))],
+        ],
+      ),
+    );
+    out.push("");
+    out.push(
+      table(
+        ["strict, 100 tenants", "req/s", "p50 ms", "reports events/s beside"],
+        [
+          ["alone", withSpread(r.strictAlone.reqPerSec, whole), withSpread(r.strictAlone.p50Ms, fixed(2)), "-"],
+          ["beside reports (50 tenants)", withSpread(r.strictBeside.reqPerSec, whole), withSpread(r.strictBeside.p50Ms, fixed(2)), withSpread(r.strictBeside.reportsPerSec, whole)],
+        ],
+      ),
+    );
+    out.push(`strict beside ÷ alone, per round: ${withSpread(r.strictRatio, fixed(2))}`);
+  }
   out.push("");
   out.push(`limiter calls per request: ${report.limiterCalls.source ? `see latest.json (${report.limiterCalls.source})` : report.limiterCalls.note}`);
   out.push(`admit time: ${report.admitTiming.source ? "per round in latest.json (admitMs)" : report.admitTiming.note}`);

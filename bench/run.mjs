@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { machineBusyMs, tickMs, workerdOf } from "./cpu.mjs";
 import { freePorts, killAllGroupsNow, sleep, startGroup, stopAllGroups } from "./processes.mjs";
 import { printReport } from "./report.mjs";
+import { runReports } from "./reports.mjs";
 import { runScenario } from "./scenario.mjs";
 import { nodeBinary, untilAnswering, wranglerDev, wranglerRun } from "./wrangler.mjs";
 
@@ -29,6 +30,8 @@ const params = {
   /** After the last round, until every target's last load is this old: an admission not settled is settled at the end of its lease, 60 s (CONTRACT §6). */
   drainSeconds: Number(process.env.BENCH_DRAIN_SECONDS ?? (QUICK ? 5 : 65)),
   lease: { permits: 100, seconds: 2 },
+  /** Concurrent senders of 1000-event batches in the "reports" rows. */
+  reportSenders: Number(process.env.BENCH_REPORT_SENDERS ?? 4),
 };
 const RESULTS = "bench/results/latest.json";
 
@@ -82,9 +85,10 @@ function adminClient(gatewayUrl, token) {
 
 /**
  * The bench catalog: one GET surface per admission mode, metered per request with a price and a
- * quota that never refuses, so the gateway does a full admission and settlement per request.
+ * quota that never refuses, so the gateway does a full admission and settlement per request; and
+ * (with `reported`) a surface whose units arrive by report, for the "reports" rows.
  */
-function benchCatalog({ leased }) {
+function benchCatalog({ leased, reported }) {
   const meter = { unit: "request", count: { from: "request" } };
   const metered = { rule: "metered", price: { unit: "0.0001" }, quota: { limit: 1_000_000_000, period: "month" } };
   return {
@@ -92,15 +96,19 @@ function benchCatalog({ leased }) {
     surfaces: {
       "events.strict": { description: "bench: strict admission", routes: ["GET /v1/events/strict"], meter },
       "events.leased": { description: "bench: leased admission", routes: ["GET /v1/events/leased"], meter },
+      ...(reported ? { "jobs.reported": { description: "bench: units reported after the fact", routes: ["POST /v1/jobs"], meter: { unit: "row", count: { from: "reported" } } } } : {}),
     },
     plans: {
       bench: {
-        surfaces: leased
-          ? {
-              "events.strict": { ...metered, admission: "strict" },
-              "events.leased": { ...metered, admission: "leased", lease: params.lease },
-            }
-          : { "events.strict": metered, "events.leased": metered },
+        surfaces: {
+          ...(leased
+            ? {
+                "events.strict": { ...metered, admission: "strict" },
+                "events.leased": { ...metered, admission: "leased", lease: params.lease },
+              }
+            : { "events.strict": metered, "events.leased": metered }),
+          ...(reported ? { "jobs.reported": metered } : {}),
+        },
       },
     },
   };
@@ -181,13 +189,18 @@ async function main() {
   await Promise.all([untilAnswering(gateway, "/_tollgate/health"), untilAnswering(bare, "/v1/events"), untilAnswering(floor, "/v1/events")]);
 
   const admin = adminClient(gateway.url, token);
-  const leasedCatalog = await admin("PUT", "/catalog", benchCatalog({ leased: true }), { allowRefusal: true });
-  const leased = leasedCatalog.ok;
-  if (!leased) {
-    const note = `leased: not supported by this gateway (catalog refused: ${leasedCatalog.status} ${leasedCatalog.text.slice(0, 300)})`;
+  // The fullest catalog this gateway takes: a gateway without reported meters or leases is still measured.
+  let leased = false;
+  let reported = false;
+  for (const flags of [{ leased: true, reported: true }, { leased: true, reported: false }, { leased: false, reported: false }]) {
+    const put = await admin("PUT", "/catalog", benchCatalog(flags), { allowRefusal: flags.leased || flags.reported });
+    if (put.ok) {
+      ({ leased, reported } = flags);
+      break;
+    }
+    const note = `${flags.reported ? "reports" : "leased"}: not supported by this gateway (catalog refused: ${put.status} ${put.text.slice(0, 300)})`;
     console.log(note);
     report.notes.push(note);
-    await admin("PUT", "/catalog", benchCatalog({ leased: false }));
   }
   const tenantIds = ["hot", ...Array.from({ length: params.tenants }, (_, i) => `t${String(i).padStart(3, "0")}`)];
   log(`creating ${tenantIds.length} tenants with a key each…`);
@@ -236,6 +249,26 @@ async function main() {
   const bench = { params, roots, cores: report.machine.cores, targets, limiterCalls, log, failed };
   for (const scenario of scenarios) {
     report.scenarios[scenario.id] = { title: scenario.title, tenants: scenario.keys.length, ...(await runScenario(bench, scenario)) };
+  }
+
+  if (reported) {
+    const reportToken = await admin("POST", "/tokens", { name: "bench-reporter", scopes: ["report"] }, { allowRefusal: true });
+    if (reportToken.ok) {
+      report.reports = await runReports({
+        params,
+        url: gateway.url,
+        token: reportToken.json.token,
+        surface: "jobs.reported",
+        tenantIds,
+        strict: { url: gateway.url, path: "/v1/events/strict", keys: keys.slice(1) },
+        log,
+        failed,
+      });
+    } else {
+      const note = `reports: no admin token with scope "report" (${reportToken.status} ${reportToken.text.slice(0, 300)})`;
+      console.log(note);
+      report.notes.push(note);
+    }
   }
 
   report.machine.loadAverageAtEnd = os.loadavg().map((x) => +x.toFixed(2));
