@@ -12,13 +12,20 @@
 //   ?status=600     any status node accepts (100–999), including ones HTTP does not define
 //   ?cookies=2      answer with that many Set-Cookie headers
 // A request whose If-None-Match matches the ETag of an events resource gets 304.
+// Export jobs, when created with { reportTo: { url, token } } (npm start does; the tests mostly
+// don't): POST /v1/exports answers 202 {"job", "status": "queued"} and, reportTo.delayMs (3 s)
+// later, the job is done and its rows (?rows=N, else a count derived from the job id) are
+// reported to the gateway as units of the `reported` meter (examples/report-usage/report.mjs),
+// with the request's Tollgate-Request-Id and the id `export:<job>`; GET /v1/exports/<job> answers
+// the job. Without reportTo, POST /v1/exports answers 200 {"job": "exp_1", "status": "queued"}.
 // GET /_origin/hits answers how many requests each "METHOD path" received; GET /_origin/received
 // how many request-body bytes arrived for each (counted as they arrive, so aborted uploads count).
 // A webhook receiver (Tollgate's webhooks, CONTRACT §8): POST /_hooks/<name> records the delivery
 // (headers and raw body) and answers 204, or 500 to the first N deliveries for that name when the
 // registered URL says ?fail=N; GET /_hooks/<name> answers what it recorded, oldest first.
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
+import { jobEvent, reportUsage } from "./report-usage/report.mjs";
 
 const sha256 = (buf) => createHash("sha256").update(buf).digest("hex");
 
@@ -40,7 +47,8 @@ function demoBody(method, path, url, body) {
   return null;
 }
 
-export function createDemoOrigin() {
+export function createDemoOrigin({ reportTo } = {}) {
+  const exports = reportTo ? exportJobs(reportTo) : null;
   const hits = new Map();
   const received = new Map(); // "METHOD path" → request body bytes that arrived, even from an aborted upload
   const holds = new Map(); // name → { released: Promise, release() }; a release may come first
@@ -81,6 +89,7 @@ export function createDemoOrigin() {
       hits.set(key, (hits.get(key) ?? 0) + 1);
       const body = Buffer.concat(chunks);
       const q = (name) => url.searchParams.get(name);
+      if (exports && path.startsWith("/v1/exports")) return exports.answer(req, res, url);
       if (q("delay")) await new Promise((r) => setTimeout(r, Number(q("delay"))));
       if (q("hold")) await holdOf(q("hold")).released;
       if (res.destroyed) return;
@@ -137,10 +146,13 @@ export function createDemoOrigin() {
   return {
     server,
     hits,
+    /** With reportTo: every report the export jobs sent, as { job, event, answer } or { job, event, error }. */
+    reports: exports?.reports ?? [],
     listen(port = 0, host = "127.0.0.1") {
       return new Promise((resolve) => server.listen(port, host, () => resolve(server.address().port)));
     },
     close() {
+      exports?.stop();
       server.closeAllConnections?.();
       return new Promise((resolve) => server.close(() => resolve()));
     },
@@ -187,4 +199,63 @@ function streamLarge(res, status, headers, size, chunked) {
     res.end();
   };
   pump();
+}
+
+/**
+ * Export jobs that finish after the answer and report their rows (CONTRACT §11). The job id is
+ * derived from the request id, so a restarted demo origin never reuses one: the report's id
+ * `export:<job>` names the job, and sending it again counts once.
+ */
+function exportJobs({ url, token, delayMs = 3000, log = (line) => console.log(line) }) {
+  const jobs = new Map();
+  const timers = new Set();
+  const reports = [];
+  const json = (res, status, value) => {
+    const text = JSON.stringify(value);
+    res.writeHead(status, { "x-origin": "demo", "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+    res.end(text);
+  };
+  const finish = async (job) => {
+    job.status = "done";
+    const event = { ...jobEvent(job) };
+    // Called without the gateway in front (no request id): name the tenant and surface instead.
+    if (!job.requestId) Object.assign(event, { tenant: job.tenant, surface: job.surface });
+    try {
+      // The token may be a function: npm start creates it only once the gateway is up.
+      const answer = await reportUsage([event], { url, token: typeof token === "function" ? token() : token });
+      reports.push({ job: job.id, event, answer });
+      const outcome = answer.accepted ? "accepted" : answer.duplicates.length ? "duplicate" : `rejected: ${answer.rejected.map((r) => `${r.code} — ${r.detail}`).join("; ")}`;
+      log(`demo origin: export ${job.id} done, reported ${job.rows} rows (${outcome})`);
+    } catch (error) {
+      reports.push({ job: job.id, event, error: String(error) });
+      log(`demo origin: export ${job.id} done, its report failed: ${error}`);
+    }
+  };
+  return {
+    reports,
+    answer(req, res, url) {
+      if (req.method === "GET") {
+        const job = jobs.get(url.pathname.split("/")[3]);
+        if (!job) return json(res, 404, { error: "no such export job" });
+        return json(res, 200, { job: job.id, status: job.status, ...(job.status === "done" ? { rows: job.rows } : {}) });
+      }
+      if (req.method !== "POST" || url.pathname !== "/v1/exports") return json(res, 405, { error: "POST /v1/exports or GET /v1/exports/<job>" });
+      const requestId = req.headers["tollgate-request-id"];
+      const id = `exp_${createHash("sha256").update(requestId ?? randomUUID()).digest("hex").slice(0, 16)}`;
+      const asked = Number(url.searchParams.get("rows"));
+      const rows = Number.isInteger(asked) && asked >= 0 && url.searchParams.has("rows") ? asked : 100 + (parseInt(id.slice(4, 12), 16) % 4901);
+      const job = { id, rows, requestId, tenant: req.headers["tollgate-tenant"], surface: req.headers["tollgate-surface"] ?? "bulk.export", status: "queued" };
+      jobs.set(id, job);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        void finish(job);
+      }, delayMs);
+      timers.add(timer);
+      json(res, 202, { job: id, status: "queued" });
+    },
+    stop() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    },
+  };
 }
