@@ -1,7 +1,10 @@
 // `tollgate usage report FILE.ndjson` (CONTRACT §11): the file's events, checked line by line
 // before anything is sent, cut into batches for POST /_tollgate/admin/usage/reports, and each
 // batch's answer as lines for people. Pure (no node APIs), so tests run anywhere.
+import { MAX_REPORTS_PER_CALL, ReportEvent as ReportEventSchema } from "../src/admin/reports";
+import { issuesOf } from "../src/catalog/schema";
 import { usageError } from "./errors";
+import { showPath } from "./problems";
 
 /** One event as the reports endpoint takes it. */
 export interface ReportEvent {
@@ -27,17 +30,19 @@ export interface ReportAnswer {
 }
 
 /** The endpoint's limit per call. */
-export const MAX_BATCH = 1000;
+export const MAX_BATCH = MAX_REPORTS_PER_CALL;
 
 const FIELDS = new Set(["id", "units", "requestId", "tenant", "surface", "time"]);
 const OPTIONAL_STRINGS = ["requestId", "tenant", "surface", "time"] as const;
 
 /**
  * Every event of an NDJSON text, in order; blank lines are skipped. A line that is not a JSON
- * object with a string `id` and a numeric `units` (or has a field the endpoint does not know,
- * usually a typo) is a usage error (exit 2) naming the file and the line: nothing is sent.
- * Units that are numbers but not non-negative integers are left to the gateway, which rejects
- * that one event with `invalid-units` and takes the others.
+ * object with a string `id` and a numeric `units`, has a field the endpoint does not know (usually
+ * a typo), or that the gateway's own event schema refuses (an id over 255 characters, a `time`
+ * that is not ISO-8601 with its offset: the gateway would refuse the whole batch for it) is a
+ * usage error (exit 2) naming the file and the line: nothing is sent. Units that are numbers but
+ * not non-negative integers are left to the gateway, which rejects that one event with
+ * `invalid-units` and takes the others.
  */
 export function parseEvents(text: string, file: string): NumberedEvent[] {
   const events: NumberedEvent[] = [];
@@ -63,6 +68,8 @@ export function parseEvents(text: string, file: string): NumberedEvent[] {
     for (const name of OPTIONAL_STRINGS) {
       if (record[name] !== undefined && typeof record[name] !== "string") throw bad(`"${name}" must be a string`);
     }
+    const checked = ReportEventSchema.safeParse(record);
+    if (!checked.success) throw bad(issuesOf(checked.error).map((i) => `${showPath(i.path)}: ${i.message}`).join("; "));
     events.push({ line, event: record as unknown as ReportEvent });
   }
   return events;

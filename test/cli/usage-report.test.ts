@@ -32,6 +32,10 @@ describe("parseEvents", () => {
       ['{"id":"a","units":"3"}', /^f\.ndjson:1: "units" must be a number/],
       ['{"id":"a","units":1,"tenant":7}', /^f\.ndjson:1: "tenant" must be a string/],
       ['{"id":"a","unit":1}', /^f\.ndjson:1: unknown field "unit"/],
+      // What the gateway's schema would refuse for the whole batch is caught here, per line.
+      [`{"id":"${"x".repeat(256)}","units":1}`, /^f\.ndjson:1: \/id: /],
+      ['{"id":"a","units":1,"time":"yesterday"}', /^f\.ndjson:1: \/time: /],
+      ['{"id":"a","units":1,"time":"2026-11-01T00:00:00"}', /^f\.ndjson:1: \/time: /],
     ];
     for (const [text, message] of cases) {
       const error = failure(() => parseEvents(text, "f.ndjson"));
