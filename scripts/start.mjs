@@ -13,6 +13,7 @@ const gateway = `http://localhost:${GATEWAY_PORT}`;
 const wrangler = "node_modules/.bin/wrangler";
 const demoKeyFile = ".wrangler/demo-key";
 const partnerKeyFile = ".wrangler/demo-partner-key";
+const reportTokenFile = ".wrangler/demo-report-token";
 
 /** Misconfiguration is loud (CONTRACT §9): one line on stderr, exit 1, no stack trace. */
 function fail(line) {
@@ -32,7 +33,10 @@ const adminToken = localVar("ADMIN_TOKEN");
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, CI: "true" } });
 if (migrate.status !== 0) fail(`applying the local D1 migrations failed (wrangler d1 migrations apply DB --local exited ${migrate.status ?? migrate.signal})`);
 
-const origin = createDemoOrigin();
+// The demo origin reports its export jobs' rows (CONTRACT §11) with its own `report` admin token,
+// created below once the gateway answers.
+let reportToken;
+const origin = createDemoOrigin({ reportTo: { url: gateway, token: () => reportToken } });
 await origin.listen(ORIGIN_PORT);
 console.log(`demo origin listening on http://127.0.0.1:${ORIGIN_PORT}`);
 
@@ -86,6 +90,11 @@ async function seed() {
   const catalog = await adminCall("GET", "/catalog");
   const tenant = await adminCall("GET", "/tenants/demo");
   if (catalog.status === 404) await adminCall("PUT", "/catalog", JSON.parse(readFileSync("examples/demo-catalog.json", "utf8")));
+  // A state from before bulk.export was a reported meter: its export jobs' reports would be
+  // rejected (not-reported). Say how to load the current demo catalog rather than change it unasked.
+  else if (catalog.body?.catalog?.surfaces?.["bulk.export"]?.meter?.count?.from !== "reported") {
+    console.warn('note: the loaded catalog\'s bulk.export is not a reported meter, so the demo origin\'s export reports will be rejected; load the current demo catalog with: npx tollgate catalog apply examples/demo-catalog.json');
+  }
   if (tenant.status === 404 || !existsSync(demoKeyFile)) {
     if (tenant.status === 404) {
       await adminCall("POST", "/tenants", { id: "demo", name: "Demo Co", kind: "customer", plan: "growth", addons: ["bulk.export", "sync.pull"] });
@@ -126,10 +135,28 @@ async function seedPartner(customerKey) {
   return partnerKey;
 }
 
+/**
+ * The demo origin's admin token with the scope `report` alone (it can report usage and nothing
+ * else), kept in .wrangler/demo-report-token; created again when it is missing or was revoked.
+ */
+async function seedReportToken() {
+  const stored = existsSync(reportTokenFile) ? readFileSync(reportTokenFile, "utf8").trim() : "";
+  if (stored) {
+    const tokens = await adminCall("GET", "/tokens");
+    const live = tokens.body.some((t) => t.revokedAt === null && t.scopes.includes("report") && stored.startsWith(t.prefix));
+    if (live) return stored;
+  }
+  const created = await adminCall("POST", "/tokens", { name: "demo-origin-reporter", scopes: ["report"] });
+  mkdirSync(".wrangler", { recursive: true });
+  writeFileSync(reportTokenFile, created.body.token);
+  return created.body.token;
+}
+
 try {
   await waitForGateway();
   const key = await seed();
   const partnerKey = await seedPartner(key);
+  reportToken = await seedReportToken();
   const health = await (await fetch(`${gateway}/_tollgate/health`)).json();
   for (const [name, check] of Object.entries(health.checks ?? {})) if (!check.ok) console.warn(`health: ${name}: ${check.detail}`);
   console.log(`
@@ -140,11 +167,16 @@ Tollgate is running on ${gateway} in front of the demo origin.
   admin token:  ${adminToken}
   demo partner: demo-partner (plan "partner"), granted events.feed by demo: demo pays, the partner earns 20%
   partner key:  ${partnerKey}
+  report token: ${reportToken}  (scope "report": the demo origin reports its export jobs' rows with it)
 
 Try:
   curl -i -H "Authorization: Bearer ${key}" ${gateway}/v1/events
   curl -i -H "Authorization: Bearer ${key}" -H "Content-Type: application/json" -d '{"records":[{"id":1},{"id":2},{"id":3}]}' ${gateway}/v1/records
   curl -i -H "Authorization: Bearer ${key}" ${gateway}/v1/sync/dump?bytes=2048
+
+  # an export job: answered 202 with Tollgate-Units: 0; the origin reports its 1200 rows ~3 s later
+  curl -i -X POST -H "Authorization: Bearer ${key}" "${gateway}/v1/exports?rows=1200"
+  sleep 4; curl -s -H "Authorization: Bearer ${adminToken}" "${gateway}/_tollgate/admin/usage?tenant=demo&surface=bulk.export&granularity=hour"
 
   # the partner app calling on behalf of demo (Tollgate-Payer: demo in the answer):
   curl -i -H "Authorization: Bearer ${partnerKey}" -H "Tollgate-On-Behalf-Of: demo" ${gateway}/v1/events
@@ -157,6 +189,7 @@ CLI (on localhost it reads the admin token from .dev.vars):
   npx tollgate tenants show demo
   npx tollgate tenants update demo --set-override 'records.write.quota={"limit":50000,"period":"day","overage":"bill"}' --dry-run
   npx tollgate usage --tenant demo --granularity day
+  echo '{"id":"manual-1","units":10,"tenant":"demo","surface":"bulk.export"}' | npx tollgate usage report -
 
 API reference: ${gateway}/_tollgate/docs
 Dashboard:     ${gateway}/_tollgate/dashboard  (enter the admin token)
