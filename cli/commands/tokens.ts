@@ -16,7 +16,7 @@ export const tokenCommands: CommandGroup = (program: Command, ctx: CliContext) =
     .command("create")
     .description("create an admin token; the token itself is shown this once")
     .argument("<name>", "its name, which the audit log shows as the actor")
-    .addOption(new Option("--scopes <scopes>", "read, or read,write").choices(["read", "read,write"]).default("read"))
+    .addOption(new Option("--scopes <scopes>", "read, read,write, or report (an origin's token that can only report usage)").choices(["read", "read,write", "report"]).default("read"))
     .action(async (name: string, opts: { scopes: string }) => {
       const input = { name, scopes: opts.scopes.split(",") };
       const checked = AdminTokenCreate.safeParse(input);

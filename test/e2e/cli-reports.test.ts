@@ -35,9 +35,12 @@ function ndjson(name: string, rows: (object | string)[]): string {
 beforeAll(async () => {
   expect((await adminCall(gw, "POST", "/tenants", { id: tenant, kind: "customer", plan: "growth", addons: ["bulk.export"] })).status).toBe(201);
   key = (await adminCall<{ key: string }>(gw, "POST", `/tenants/${tenant}/keys`, { name: "cli-reports" })).body.key;
-  const token = await adminCall<{ token: string }>(gw, "POST", "/tokens", { name: uniqueId("cli-reporter"), scopes: ["report"] });
-  expect(token.status).toBe(201);
-  reportToken = token.body.token;
+  // The origin's token, made as an operator would: `tollgate tokens create … --scopes report`.
+  const created = await tollgate("tokens", "create", uniqueId("cli-reporter"), "--scopes", "report");
+  expect(created.code, created.stderr).toBe(0);
+  expect(created.stdout).toMatch(/^scopes: +report$/m);
+  reportToken = /^token: +(\S+)$/m.exec(created.stdout)?.[1] ?? "";
+  expect(reportToken).toMatch(/^tga_/);
 });
 
 describe("usage report", () => {
