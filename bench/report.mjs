@@ -93,11 +93,12 @@ export function printReport(report) {
         ["strict, 100 tenants", "req/s", "p50 ms", "reports events/s beside"],
         [
           ["alone", withSpread(r.strictAlone.reqPerSec, whole), withSpread(r.strictAlone.p50Ms, fixed(2)), "-"],
-          ["beside reports (50 tenants)", withSpread(r.strictBeside.reqPerSec, whole), withSpread(r.strictBeside.p50Ms, fixed(2)), withSpread(r.strictBeside.reportsPerSec, whole)],
+          [`beside ${report.reports.besideRate} events/s (1 sender, 50 tenants)`, withSpread(r.strictBesidePaced.reqPerSec, whole), withSpread(r.strictBesidePaced.p50Ms, fixed(2)), withSpread(r.strictBesidePaced.reportsPerSec, whole)],
+          [`beside a flood (${report.reports.senders} senders, 50 tenants)`, withSpread(r.strictBesideFlood.reqPerSec, whole), withSpread(r.strictBesideFlood.p50Ms, fixed(2)), withSpread(r.strictBesideFlood.reportsPerSec, whole)],
         ],
       ),
     );
-    out.push(`strict beside ÷ alone, per round: ${withSpread(r.strictRatio, fixed(2))}`);
+    out.push(`strict beside ÷ alone, per round: ${withSpread(r.strictRatioPaced, fixed(2))} beside ${report.reports.besideRate} events/s, ${withSpread(r.strictRatioFlood, fixed(2))} beside the flood`);
   }
   out.push("");
   out.push(`limiter calls per request: ${report.limiterCalls.source ? `see latest.json (${report.limiterCalls.source})` : report.limiterCalls.note}`);

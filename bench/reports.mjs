@@ -12,9 +12,13 @@ export const REPORT_BATCH = 1000;
 
 /**
  * Sends batches from `senders` concurrent loops for `seconds`; answers what was accepted. Ids are
- * `<prefix>:<sender>:<n>`, unique across the run, so every event is new.
+ * `<prefix>:<sender>:<n>`, unique across the run, so every event is new. With `eventsPerSec`, one
+ * sender paces its batches to that rate (a batch starts every 1000/rate s, or as soon as the
+ * previous one is answered when the gateway is slower): an origin's steady stream, not a flood.
  */
-export async function sendReports({ url, token, tenants, surface, seconds, senders, prefix }) {
+export async function sendReports({ url, token, tenants, surface, seconds, senders, prefix, eventsPerSec = null }) {
+  if (eventsPerSec !== null) senders = 1;
+  const intervalMs = eventsPerSec === null ? 0 : (REPORT_BATCH / eventsPerSec) * 1000;
   const result = { batches: 0, events: 0, accepted: 0, errors: 0, errorDetail: {}, batchMs: [] };
   const error = (what) => {
     result.errors++;
@@ -25,6 +29,9 @@ export async function sendReports({ url, token, tenants, surface, seconds, sende
   await Promise.all(
     Array.from({ length: senders }, async (_, sender) => {
       for (let n = 0; performance.now() < deadline; n++) {
+        const due = start + n * intervalMs;
+        if (due > performance.now()) await sleep(due - performance.now());
+        if (performance.now() >= deadline) break;
         const events = Array.from({ length: REPORT_BATCH }, (_, i) => ({
           id: `${prefix}:${sender}:${n}:${i}`,
           units: 1,
@@ -58,7 +65,8 @@ export async function sendReports({ url, token, tenants, surface, seconds, sende
       }
     }),
   );
-  result.seconds = (performance.now() - start) / 1000;
+  // The whole window at least: a paced sender idle at its end still ran for all of it.
+  result.seconds = Math.max(seconds, (performance.now() - start) / 1000);
   result.eventsPerSec = result.accepted / result.seconds;
   result.batchMs = latencySummary(result.batchMs);
   return result;
@@ -66,8 +74,8 @@ export async function sendReports({ url, token, tenants, surface, seconds, sende
 
 /**
  * `bench`: { params, url, token, surface, tenantIds, strict: { url, path, keys }, log, failed }.
- * Warm-up (discarded), then `rounds` rounds of: 1 tenant, 50 tenants, strict alone, strict with
- * reports beside it (the order of the last two alternating).
+ * Warm-up (discarded), then `rounds` rounds of: 1 tenant, 50 tenants, then strict alone, strict
+ * beside a paced stream of reports and strict beside a flood of them (those three in rotating order).
  */
 export async function runReports(bench) {
   const { params, url, token, surface, tenantIds, strict, log } = bench;
@@ -79,6 +87,7 @@ export async function runReports(bench) {
   ];
   let serial = 0;
   const reports = (tenants, kind) => sendReports({ url, token, tenants, surface, seconds, senders, prefix: `bench-${Date.now().toString(36)}-${serial++}-${kind}` });
+  const paced = (tenants, kind) => sendReports({ url, token, tenants, surface, seconds, senders: 1, prefix: `bench-${Date.now().toString(36)}-${serial++}-${kind}`, eventsPerSec: params.reportBesideRate });
   const strictRound = () => loadRound({ url: strict.url, path: strict.path, keys: strict.keys, connections: params.connections, seconds, expectCost: true });
   const checked = (name, r) => {
     if (r.errors > 0) bench.failed.push(`reports/${name}: ${r.errors} errors ${JSON.stringify(r.errorDetail)}`);
@@ -101,33 +110,40 @@ export async function runReports(bench) {
       if (strictErrors(load) > 0) bench.failed.push(`reports/strict alone/round ${i + 1}: ${strictErrors(load)} errors`);
       round.strictAlone = { reqPerSec: load.requests / load.seconds, p50Ms: latencySummary(load.latencies).p50 };
     };
-    const beside = async () => {
-      const [load, rep] = await Promise.all([strictRound(), reports(scenarios[1].tenants, "beside")]);
-      if (strictErrors(load) > 0) bench.failed.push(`reports/strict beside/round ${i + 1}: ${strictErrors(load)} errors`);
-      round.strictBeside = { reqPerSec: load.requests / load.seconds, p50Ms: latencySummary(load.latencies).p50, reportsPerSec: checked(`beside/round ${i + 1}`, rep).eventsPerSec };
+    // Beside a steady stream at BENCH_REPORT_BESIDE_RATE (an origin's realistic load), and beside
+    // the senders flooding as fast as answers come (what the reports take from strict at most).
+    const besideWith = (name, send) => async () => {
+      const [load, rep] = await Promise.all([strictRound(), send(scenarios[1].tenants, name)]);
+      if (strictErrors(load) > 0) bench.failed.push(`reports/strict ${name}/round ${i + 1}: ${strictErrors(load)} errors`);
+      round[name] = { reqPerSec: load.requests / load.seconds, p50Ms: latencySummary(load.latencies).p50, reportsPerSec: checked(`${name}/round ${i + 1}`, rep).eventsPerSec };
     };
-    for (const step of i % 2 === 0 ? [alone, beside] : [beside, alone]) {
+    const steps = [alone, besideWith("strictBesidePaced", paced), besideWith("strictBesideFlood", reports)];
+    // Rotate the order, so that no step always follows the same one.
+    for (const step of steps.map((_, j) => steps[(i + j) % steps.length])) {
       await step();
       await sleep(params.quietMs);
     }
     rounds.push(round);
     log(
       `reports: round ${i + 1}/${params.rounds}: 1 tenant ${Math.round(round.one.eventsPerSec)} events/s, 50 tenants ${Math.round(round.fifty.eventsPerSec)} events/s; ` +
-        `strict ${Math.round(round.strictAlone.reqPerSec)} req/s alone, ${Math.round(round.strictBeside.reqPerSec)} beside reports`,
+        `strict ${Math.round(round.strictAlone.reqPerSec)} req/s alone, ${Math.round(round.strictBesidePaced.reqPerSec)} beside ${params.reportBesideRate} events/s, ${Math.round(round.strictBesideFlood.reqPerSec)} beside the flood`,
     );
   }
   const of = (pick) => spread(rounds.map(pick));
   return {
     senders,
+    besideRate: params.reportBesideRate,
     batch: REPORT_BATCH,
     rounds,
     summary: {
       oneTenant: { eventsPerSec: of((r) => r.one.eventsPerSec), batchP50Ms: of((r) => r.one.batchMs.p50), batchP99Ms: of((r) => r.one.batchMs.p99) },
       fiftyTenants: { eventsPerSec: of((r) => r.fifty.eventsPerSec), batchP50Ms: of((r) => r.fifty.batchMs.p50), batchP99Ms: of((r) => r.fifty.batchMs.p99) },
       strictAlone: { reqPerSec: of((r) => r.strictAlone.reqPerSec), p50Ms: of((r) => r.strictAlone.p50Ms) },
-      strictBeside: { reqPerSec: of((r) => r.strictBeside.reqPerSec), p50Ms: of((r) => r.strictBeside.p50Ms), reportsPerSec: of((r) => r.strictBeside.reportsPerSec) },
+      strictBesidePaced: { reqPerSec: of((r) => r.strictBesidePaced.reqPerSec), p50Ms: of((r) => r.strictBesidePaced.p50Ms), reportsPerSec: of((r) => r.strictBesidePaced.reportsPerSec) },
+      strictBesideFlood: { reqPerSec: of((r) => r.strictBesideFlood.reqPerSec), p50Ms: of((r) => r.strictBesideFlood.p50Ms), reportsPerSec: of((r) => r.strictBesideFlood.reportsPerSec) },
       /** strict beside ÷ strict alone, per round. */
-      strictRatio: of((r) => r.strictBeside.reqPerSec / r.strictAlone.reqPerSec),
+      strictRatioPaced: of((r) => r.strictBesidePaced.reqPerSec / r.strictAlone.reqPerSec),
+      strictRatioFlood: of((r) => r.strictBesideFlood.reqPerSec / r.strictAlone.reqPerSec),
     },
   };
 }

@@ -32,6 +32,8 @@ const params = {
   lease: { permits: 100, seconds: 2 },
   /** Concurrent senders of 1000-event batches in the "reports" rows. */
   reportSenders: Number(process.env.BENCH_REPORT_SENDERS ?? 4),
+  /** Events/s of the steady report stream that runs beside the strict scenario. */
+  reportBesideRate: Number(process.env.BENCH_REPORT_BESIDE_RATE ?? 2000),
 };
 const RESULTS = "bench/results/latest.json";
 
