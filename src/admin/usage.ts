@@ -2,7 +2,7 @@
 // and GET /usage/events (CloudEvents) — CONTRACT §10.
 import { createRoute, z } from "@hono/zod-openapi";
 import { serializeList, type Item } from "structured-headers";
-import { chargedRequests, CLOUDEVENTS_BATCH, decodeCursor, encodeCursor, RequestCloudEvent, requestEvent } from "../metering/cloudevents";
+import { chargedRequests, CLOUDEVENTS_BATCH, decodeCursor, encodeCursor, UsageCloudEvent, usageEvent } from "../metering/cloudevents";
 import { rollupCsv } from "../metering/csv";
 import { flushUsage } from "../metering/read-your-writes";
 import { byEventOrder, eventOf, type NegativeDifference, oldestExportableHour, planExport, readLedger, recordExport, toNdjson } from "../metering/stripe-export";
@@ -62,7 +62,7 @@ const exportEvents = createRoute({
   operationId: "exportUsageEvents",
   method: "get",
   path: "/usage/events",
-  summary: "Charged requests as CloudEvents 1.0 (a JSON batch), oldest first; ids are request ids, so re-reads deduplicate",
+  summary: "Charged requests and accepted usage reports as CloudEvents 1.0 (a JSON batch), oldest first; ids are request ids and report:<id>, so re-reads deduplicate",
   request: {
     query: z.object({
       format: z.literal("cloudevents"),
@@ -75,9 +75,9 @@ const exportEvents = createRoute({
   },
   responses: {
     200: {
-      description: "one structured CloudEvent per charged request; the next page is in `Link: <…>; rel=\"next\"`",
+      description: "one structured CloudEvent per charged request (`tollgate.request`) and per accepted report (`tollgate.usage.reported`); the next page is in `Link: <…>; rel=\"next\"`",
       headers: { Link: { description: "the next page, when this one is full", schema: { type: "string" as const } } },
-      content: { [CLOUDEVENTS_BATCH]: { schema: z.array(RequestCloudEvent) } },
+      content: { [CLOUDEVENTS_BATCH]: { schema: z.array(UsageCloudEvent) } },
     },
     ...problemResponses,
   },
@@ -159,7 +159,7 @@ export const usageRoutes = router()
       next.searchParams.set("cursor", encodeCursor([last.at, last.tenant, last.request_id]));
       c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
     }
-    return c.body(JSON.stringify(rows.map(requestEvent)), 200, { "Content-Type": CLOUDEVENTS_BATCH }) as never; // the route documents the batch type
+    return c.body(JSON.stringify(rows.map(usageEvent)), 200, { "Content-Type": CLOUDEVENTS_BATCH }) as never; // the route documents the batch type
   });
 
 /** Payer → Stripe customer id, for the tenants whose billing names one. */

@@ -1,6 +1,7 @@
 // CloudEvents export (CONTRACT §10): one structured CloudEvent 1.0 per charged request, its id the
 // request id the client was answered, so re-reads deduplicate; refusals and failures are absent.
 // Each event is checked here against the spec's own rules, independently of the SDK that built it.
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admin, call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
 
@@ -130,6 +131,32 @@ describe("CloudEvents export", () => {
     const { list: later } = await events(`tenant=ce-b&from=${new Date(third).toISOString()}`);
     expect(later.map((e) => e.id)).toEqual(all.filter((e) => Date.parse(e.time) >= third).map((e) => e.id));
     expect((await events("tenant=ce-b&from=2020-01-01&to=2020-01-02")).list).toEqual([]);
+  });
+
+  it("carries an accepted report as tollgate.usage.reported, id report:<id>, at its time, among the charged requests", async () => {
+    const { key } = await tenantWithKey({ id: "ce-r", plan: "p" });
+    const charged = await answered(await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1, 2] }) }));
+    // A report's row as the reports endpoint records it (CONTRACT §11): an hour before the request.
+    const time = Date.now() - 3_600_000;
+    await env.DB.prepare("INSERT INTO usage_requests (tenant, request_id, at, surface, actor, payer, outcome, status, units, cost) VALUES ('ce-r', 'report:job-7', ?, 'items', 'ce-r', 'ce-r', 'reported', 200, 0, 0)")
+      .bind(time)
+      .run();
+    const { list } = await events("tenant=ce-r");
+    expect(list.map((e) => [e.type, e.id])).toEqual([
+      ["tollgate.usage.reported", "report:job-7"],
+      ["tollgate.request", charged.id],
+    ]);
+    for (const e of list) expectValidCloudEvent(e);
+    expect(list[0]).toEqual({
+      specversion: "1.0",
+      type: "tollgate.usage.reported",
+      source: "/tollgate",
+      id: "report:job-7",
+      subject: "ce-r",
+      time: new Date(time).toISOString(),
+      datacontenttype: "application/json",
+      data: { surface: "items", units: 0, cost: "0", actor: "ce-r", payer: "ce-r" },
+    });
   });
 
   it("refuses other formats, bad ranges and cursors it never gave out", async () => {
