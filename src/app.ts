@@ -12,6 +12,7 @@ import { tokenRoutes } from "./admin/tokens";
 import { grantRoutes } from "./admin/grants";
 import { statementRoutes } from "./admin/statements";
 import { surfaceRoutes } from "./admin/surfaces";
+import { reportRoutes } from "./admin/reports";
 import { ownGrantRoutes } from "./tenant-api/grants";
 import { ownStatementRoutes } from "./tenant-api/statement";
 import { quoteRoutes } from "./tenant-api/quote";
@@ -71,6 +72,7 @@ export function createApp(options: { clock?: Clock } = {}): OpenAPIHono<AppEnv> 
   admin.route("/", simulationRoutes);
   admin.route("/", adminAdviceRoutes);
   admin.route("/", webhookRoutes);
+  admin.route("/", reportRoutes);
   app.route(ADMIN_PREFIX, admin);
 
   app.route("/_tollgate", quoteRoutes);

@@ -42,8 +42,8 @@ export function withAdminForbidden(doc: OpenAPIDocument, adminPrefix: string): O
  */
 export const adminAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const principal = await adminPrincipalOf(c);
-  if (!mayCall(principal, c.req.method)) {
-    throw problem("forbidden", { detail: `The admin token "${principal.name}" lacks the \`${scopeNeededFor(c.req.method)}\` scope that ${c.req.method} needs.` });
+  if (!mayCall(principal, c.req.method, c.req.path)) {
+    throw problem("forbidden", { detail: `The admin token "${principal.name}" lacks the \`${scopeNeededFor(c.req.method, c.req.path)}\` scope that ${c.req.method} ${c.req.path} needs.` });
   }
   c.set("adminPrincipal", principal);
   await next();

@@ -6,7 +6,7 @@ import { ADMIN_ACTOR } from "../audit/log";
  * The scope sets an admin token may be created with, in their stored order. A new scope is one
  * more entry here (e.g. §11's `["report"]`); the scope type and the create schema follow from it.
  */
-export const GRANTABLE_SCOPE_SETS = [["read"], ["read", "write"]] as const;
+export const GRANTABLE_SCOPE_SETS = [["read"], ["read", "write"], ["report"]] as const;
 
 export type AdminScope = (typeof GRANTABLE_SCOPE_SETS)[number][number];
 
@@ -32,11 +32,18 @@ export function grantableSet(scopes: readonly string[]): GrantableScopes | null 
   return GRANTABLE_SCOPE_SETS.find((set) => set.length === scopes.length && set.every((s) => scopes.includes(s))) ?? null;
 }
 
-/** GET and HEAD only read; every other method may change something, so it needs `write`. */
-export function scopeNeededFor(method: string): AdminScope {
+/** The admin path an origin reports outcomes to (CONTRACT §11): the only one the `report` scope reaches. */
+export const REPORTS_PATH = "/_tollgate/admin/usage/reports";
+
+/**
+ * GET and HEAD only read; every other method may change something, so it needs `write` — except
+ * that usage reports need `report` (a token for the origin that can do nothing else, §11).
+ */
+export function scopeNeededFor(method: string, path = ""): AdminScope {
+  if (path === REPORTS_PATH && method === "POST") return "report";
   return method === "GET" || method === "HEAD" ? "read" : "write";
 }
 
-export function mayCall(principal: AdminPrincipal, method: string): boolean {
-  return principal.scopes.includes(scopeNeededFor(method));
+export function mayCall(principal: AdminPrincipal, method: string, path = ""): boolean {
+  return principal.scopes.includes(scopeNeededFor(method, path));
 }

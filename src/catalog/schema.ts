@@ -50,6 +50,8 @@ export const MeterCount = z.discriminatedUnion("from", [
   }),
   z.strictObject({ from: z.literal("response-header"), name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "must be an HTTP header name") }),
   z.strictObject({ from: z.literal("response-bytes") }),
+  /** CONTRACT §11: units the origin reports after the fact (POST /_tollgate/admin/usage/reports). */
+  z.strictObject({ from: z.literal("reported") }),
 ]);
 export type MeterCount = z.infer<typeof MeterCount>;
 
@@ -240,7 +242,7 @@ function leaseRefusals(path: string, entry: Record<string, unknown>, surface: un
     issues.push({ path: `${path}/admission`, message: "leased admission cannot apply with `concurrency`: in-flight requests are only counted by the limiter" });
   }
   const count = isRecord(surface) && isRecord(surface.meter) && isRecord(surface.meter.count) ? surface.meter.count.from : "request";
-  const outcome = count === "response-header" || count === "response-bytes";
+  const outcome = count === "response-header" || count === "response-bytes" || count === "reported";
   const blocks = isRecord(entry.quota) && entry.quota.overage !== "bill";
   if (outcome && blocks) {
     issues.push({ path: `${path}/admission`, message: "leased admission cannot apply to units measured from the response with `overage: block`: no permit can be pre-debited for them" });

@@ -270,7 +270,34 @@ export interface LeaseGrant {
 /** What a tenant's limiter has done since it started, and what it stores (for operators and the benchmark). */
 export interface LimiterStats {
   since: string;
-  calls: { admit: number; settle: number; refund: number; reportLease: number; refuse: number; quote: number };
+  calls: { admit: number; settle: number; refund: number; reportLease: number; refuse: number; quote: number; report: number };
   leasesGranted: number;
   storage: { bytes: number; rows: Record<string, number> };
+}
+
+/** One accepted outcome report for this limiter's tenant (CONTRACT §11), resolved by the Worker. */
+export interface ReportedUnits {
+  /** The reporter's id: idempotent for LATE_USAGE_DAYS. */
+  id: string;
+  surface: string;
+  units: number;
+  /** ms since the epoch: the quota period and the rollup hour it counts in. */
+  time: number;
+  /** The originating request, when the report named one. */
+  requestId?: string;
+  /** Its attribution (a delegated call) and signals: the incentives of the originating request. */
+  attribution?: Attribution | null;
+  signals?: number;
+  catalogVersion: number;
+}
+
+export interface ReportRequest {
+  /** The terms of every surface the reports name, in the current catalog. */
+  terms: Record<string, SurfaceTerms>;
+  reports: ReportedUnits[];
+}
+
+export interface ReportResult {
+  accepted: string[];
+  duplicates: string[];
 }

@@ -80,6 +80,8 @@ const MIGRATIONS: string[] = [
    ALTER TABLE admissions ADD COLUMN shadow TEXT;`,
   // v9 (issue 12): the outbox of governance events (quota thresholds, exhaustion, sunset calls).
   ALERTS_SCHEMA,
+  // v10 (issue 14): ids of accepted outcome reports, kept LATE_USAGE_DAYS so a repeat counts once.
+  `CREATE TABLE IF NOT EXISTS reports_seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
 ];
 
 export function migrate(storage: DurableObjectStorage): void {

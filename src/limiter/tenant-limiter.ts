@@ -20,6 +20,8 @@ import type {
   LeaseReport,
   LimiterStats,
   PartnerState,
+  ReportRequest,
+  ReportResult,
   RefundRequest,
   PreAdmissionRefusal,
   QuoteRequest,
@@ -40,8 +42,9 @@ import { requestDeltas } from "../metering/requests";
 import { AdmissionCounters } from "./counters";
 import { LeaseBook, UNREPORTED_KEPT_MS } from "./lease-book";
 import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
-import { delegate, ownCallRefusal, type Delegation } from "./delegation";
+import { delegate, grantFor, ownCallRefusal, type Delegation } from "./delegation";
 import { AlertBook } from "./alerts";
+import { periodBounds } from "./quota-period";
 import { emitEvents } from "../webhooks/emit";
 import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, type EventRow } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
@@ -63,6 +66,8 @@ export const REFUSAL_RATE = { limit: 20, window: 1, burst: 100 } as const;
 
 /** Refunds are remembered this long, so a refund retried after a lost answer counts once. */
 const REFUND_MEMORY_MS = 24 * 60 * 60 * 1000;
+/** Report ids are remembered this long (CONTRACT §11 LATE_USAGE_DAYS, 35), past the oldest time a report may carry. */
+export const LATE_USAGE_MS = 35 * 24 * 60 * 60 * 1000;
 /** A hand-over of governance events the hub did not take is tried again this much later. */
 const OUTBOX_RETRY_MS = 30_000;
 
@@ -103,7 +108,7 @@ export class TenantLimiter extends DurableObject<Env> {
   /** Surface terms by catalog version and surface (see termsOf). */
   private terms = new Map<string, SurfaceTerms>();
   /** Calls since this instance started (`stats`): what the request path costs the object. */
-  private calls: LimiterStats["calls"] = { admit: 0, settle: 0, refund: 0, reportLease: 0, refuse: 0, quote: 0 };
+  private calls: LimiterStats["calls"] = { admit: 0, settle: 0, refund: 0, reportLease: 0, refuse: 0, quote: 0, report: 0 };
   private readonly startedAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -413,6 +418,64 @@ export class TenantLimiter extends DurableObject<Env> {
   }
 
   /**
+   * Outcomes reported after the fact (CONTRACT §11): each report's units priced with the tenant's
+   * plan now and the originating request's incentives (the payer's plan for a partner-paid call),
+   * counted in the quota period of its time and never refused — units past the quota are charged
+   * the overage price, and with `overage: block` the next requests are refused. Idempotent by
+   * the reporter's id for LATE_USAGE_DAYS. One transaction for the batch.
+   */
+  async report(req: ReportRequest): Promise<ReportResult> {
+    this.calls.report++;
+    const now = this.clock.now();
+    const tenant = this.tenant;
+    const result: ReportResult = { accepted: [], duplicates: [] };
+    if (!tenant || tenant.deleted) return result;
+    this.ctx.storage.transactionSync(() => {
+      for (const r of req.reports) {
+        const terms = req.terms[r.surface];
+        if (!terms) continue;
+        if (this.sql.exec("INSERT OR IGNORE INTO reports_seen (id, at) VALUES (?, ?)", r.id, now).rowsWritten === 0) {
+          result.duplicates.push(r.id);
+          continue;
+        }
+        const limitsPolicy = effectivePolicy(tenant, r.surface, terms);
+        // A customer-paid delegated call earns its partner the share of the grant in force now.
+        const grant = r.attribution && r.attribution.payer !== r.attribution.actor ? grantFor(this.grants.values(), r.attribution.actor, r.surface, now) : null;
+        const attribution = r.attribution ? { ...r.attribution, sharePpm: grant?.sharePpm ?? 0 } : null;
+        const partner = attribution && attribution.payer === attribution.actor ? this.partners.get(attribution.actor) : undefined;
+        const partnerPolicy = partner ? effectivePolicy(partner, r.surface, terms) : null;
+        const policy = partnerPolicy ? { ...limitsPolicy, rule: partnerPolicy.rule, incentives: partnerPolicy.incentives, price: partnerPolicy.price } : limitsPolicy;
+        let position = 0;
+        let periodStart: number | null = null;
+        if (limitsPolicy.quota) {
+          periodStart = periodBounds(limitsPolicy.quota.period, r.time).start;
+          const counter = this.counters.quotaCounter(r.surface, periodStart);
+          position = counter.used + counter.reserved;
+        }
+        const charge = chargeFor(policy, r.units, position, { idempotencyKey: ((r.signals ?? 0) & 2) !== 0, notModified: false });
+        if (periodStart !== null) this.counters.addToQuota(r.surface, periodStart, charge.units, 0);
+        recordEvent(this.sql, {
+          at: r.time,
+          requestId: `report:${r.id}`,
+          surface: r.surface,
+          status: 0,
+          outcome: "reported",
+          units: charge.units,
+          cost: charge.cost,
+          savings: charge.savings,
+          incentives: charge.incentives,
+          catalogVersion: r.catalogVersion,
+          attribution,
+          ...(r.signals !== undefined && { signals: r.signals }),
+        });
+        result.accepted.push(r.id);
+      }
+    });
+    if (result.accepted.length > 0) await this.afterEvent(undefined);
+    return result;
+  }
+
+  /**
    * Settles a held admission once its answer has ended (CONTRACT §6; admissions.ts). Idempotent.
    */
   async settle(req: SettleRequest): Promise<Settlement> {
@@ -449,6 +512,7 @@ export class TenantLimiter extends DurableObject<Env> {
     this.alerts.checkQuotas(this.currentPolicies(), (surface, periodStart) => this.counters.quotaCounter(surface, periodStart), now);
     const outboxRetry = await this.handOverEvents();
     this.alerts.purge(now);
+    this.sql.exec("DELETE FROM reports_seen WHERE at < ?", now - LATE_USAGE_MS);
     this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
     this.sql.exec("DELETE FROM refunds WHERE at <= ?", now - REFUND_MEMORY_MS);
     this.sql.exec("DELETE FROM usage_history WHERE hour < ?", now - EVENT_RETENTION_MS);

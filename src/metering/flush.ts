@@ -16,7 +16,7 @@ export interface FlushBatch {
 }
 
 const incentiveColumns = Object.values(INCENTIVE_COLUMNS);
-const counters = ["requests", "charged", "rejected", "failed", "unsettled", "unreported", "early_retries", "units", "cost", "savings", "earnings", "shadow_refusals", ...incentiveColumns];
+const counters = ["requests", "charged", "rejected", "failed", "unsettled", "unreported", "early_retries", "units", "cost", "savings", "earnings", "shadow_refusals", "reported", ...incentiveColumns];
 
 const upsert = `INSERT INTO usage_rollups (tenant, surface, granularity, period_start, actor, payer, ${counters.join(", ")})
   SELECT ?, ?, ?, ?, ?, ?, ${counters.map(() => "?").join(", ")}
@@ -56,6 +56,7 @@ export async function flushToD1(db: D1Database, batch: FlushBatch): Promise<numb
           d.savings,
           d.earnings,
           d.shadowRefusals,
+          d.reported,
           ...INCENTIVE_NAMES.map((name) => d.incentives[name]),
           tenant,
           fromSeq,

@@ -30,7 +30,7 @@ export function requestDeltas(events: UsageEvent[], tenant: string): RequestDelt
     if (!e.requestId || e.surface === null || e.outcome === "unreported") continue;
     const sign = e.outcome === "voided" ? -1 : 1;
     const outcome = e.outcome === "voided" ? "failed" : e.outcome === "recharged" ? "charged" : e.outcome === "late" ? "unsettled" : e.outcome;
-    const money = e.outcome === "charged" || e.outcome === "unsettled" || e.outcome === "voided" || e.outcome === "recharged" || e.outcome === "late";
+    const money = e.outcome === "charged" || e.outcome === "unsettled" || e.outcome === "voided" || e.outcome === "recharged" || e.outcome === "late" || e.outcome === "reported";
     out.push({
       r: e.requestId,
       at: e.at,

@@ -25,7 +25,7 @@ const noIncentives = (): Record<IncentiveName, number> => Object.fromEntries(INC
  * the bytes streamed when they differ from Content-Length). `unreported` counts leased permits
  * whose holder never reported them (weight = permits; negative when a late report clears them).
  */
-export type UsageOutcome = "charged" | "rejected" | "failed" | "replayed" | "unsettled" | "voided" | "recharged" | "late" | "unreported";
+export type UsageOutcome = "charged" | "rejected" | "failed" | "replayed" | "unsettled" | "voided" | "recharged" | "late" | "unreported" | "reported";
 
 export interface UsageEvent {
   seq: number;
@@ -87,6 +87,8 @@ export interface RollupDelta {
   earnings: number;
   /** Requests a shadow rule forwarded although a limit would have refused them (issue 12). */
   shadowRefusals: number;
+  /** Units that arrived by report (CONTRACT §11), in the hour of their time. */
+  reported: number;
 }
 
 /** The code a refusal recorded without one is counted under. */
@@ -107,7 +109,7 @@ export function rollUp(events: UsageEvent[], tenant: string): RollupDelta[] {
       const id = `${surface}\u0000${granularity}\u0000${periodStart}\u0000${actor}\u0000${payer}`;
       let row = rows.get(id);
       if (!row) {
-        row = { surface, actor, payer, earnings: 0, shadowRefusals: 0, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: noIncentives(), refusals: {} };
+        row = { surface, actor, payer, earnings: 0, shadowRefusals: 0, reported: 0, granularity, periodStart, requests: 0, charged: 0, rejected: 0, failed: 0, unsettled: 0, unreported: 0, earlyRetries: 0, units: 0, cost: 0, savings: 0, incentives: noIncentives(), refusals: {} };
         rows.set(id, row);
       }
       apply(row, e);
@@ -166,6 +168,15 @@ function apply(row: RollupDelta, e: UsageEvent): void {
     case "late":
       row.unsettled -= 1;
       money();
+      break;
+    case "reported":
+      // Units of a request answered before, arriving by report: no new request, only its units
+      // and money (its incentives were counted with the request).
+      row.reported += e.units;
+      row.units += e.units;
+      row.cost += e.cost;
+      row.savings += e.savings;
+      if (e.attribution && e.attribution.payer !== e.attribution.actor) row.earnings += earningsOf(e.cost, e.attribution.sharePpm);
       break;
   }
   if (e.earlyRetry) row.earlyRetries += weight;

@@ -22,6 +22,7 @@ export const RollupRowSchema = z
     earlyRetries: z.number().int(),
     shadowRefusals: z.number().int().openapi({ description: "requests a shadow rule forwarded although a limit would have refused them" }),
     units: z.number().int(),
+    reported: z.number().int().openapi({ description: "units that arrived by report (CONTRACT §11), in the hour of their time" }),
     cost: z.string(),
     savings: z.string(),
     partnerEarnings: z.string().openapi({ description: "the actor's (a partner's) revenue share of `cost`, when the customer pays" }),
@@ -59,6 +60,7 @@ interface Row {
   unreported: number;
   early_retries: number;
   shadow_refusals: number;
+  reported: number;
   units: number;
   cost: number;
   savings: number;
@@ -99,6 +101,7 @@ export function rowOf(r: Row, refusals: Record<string, number> = {}): RollupRow 
     unreported: r.unreported,
     earlyRetries: r.early_retries,
     shadowRefusals: r.shadow_refusals,
+    reported: r.reported,
     units: r.units,
     cost: formatMoney(r.cost),
     savings: formatMoney(r.savings),

@@ -64,6 +64,8 @@ export function responseUnits(meter: Meter, response: Response): number | null {
       const length = response.headers.get("content-length");
       return length !== null && /^\d+$/.test(length) ? unitsOf(length) : null;
     }
+    case "reported":
+      return 0; // its units arrive by report (CONTRACT §11): the answer itself is charged none
     default:
       return null;
   }

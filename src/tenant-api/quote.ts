@@ -35,6 +35,7 @@ export const QuoteAnswer = z
     incentives: z.array(z.string()),
     unit: z.string().optional(),
     replay: z.boolean().optional(),
+    unitPrice: z.string().optional().openapi({ description: "when the units are not known before the answer (response-measured or reported): the price of one unit under the paying plan" }),
     payer: z.string().nullable().optional().openapi({ description: "the tenant that would pay: the caller, its customer, or (a grant with payer \"partner\") the partner" }),
     problem: ProblemSchema.optional(),
   })
@@ -86,7 +87,10 @@ async function quote(c: Context<AppEnv>, described: z.infer<typeof QuoteRequestS
     if (result.kind === "refused") throw refusalProblem(result, request.surface);
     const unit = result.policy.meter.unit;
     if (result.kind === "replay") return { allowed: true, surface, rule, units: 0, cost: "0", incentives: [], unit, replay: true, payer };
-    if (!result.charge) return { allowed: true, surface, rule, units: null, cost: null, incentives: [], unit, payer };
+    if (!result.charge) {
+      const unitPrice = result.policy.rule === "included" ? "0" : (result.policy.price?.unit ?? "0");
+      return { allowed: true, surface, rule, units: null, cost: null, incentives: [], unit, unitPrice, payer };
+    }
     return { allowed: true, surface, rule, units: result.charge.units, cost: formatMoney(result.charge.cost), incentives: result.charge.incentives, unit, payer };
   } catch (error) {
     if (!(error instanceof Problem)) throw error;

@@ -118,7 +118,8 @@ describe("every admin operation", () => {
     const auditBefore = await adminOk<unknown[]>("GET", "/audit?limit=500");
     for (const op of mutations) {
       const body = await expectProblem(await request(op, `Bearer ${reader.token}`), 403, "forbidden");
-      expect(body.detail, `${op.method} ${op.template}`).toContain("`write`");
+      // Every mutation needs `write`, except usage reports, which need `report` (CONTRACT §11).
+      expect(body.detail, `${op.method} ${op.template}`).toContain(op.template === "/usage/reports" ? "`report`" : "`write`");
     }
     expect(await adminOk<unknown[]>("GET", "/audit?limit=500")).toEqual(auditBefore);
   });

@@ -33,7 +33,7 @@ describe("bad bodies", () => {
     ["a name that is not a string", { name: 42, scopes: ["read"] }],
     ["empty scopes", { name: "x", scopes: [] }],
     ["write without read", { name: "x", scopes: ["write"] }],
-    ["the report scope (not grantable yet)", { name: "x", scopes: ["report"] }],
+    ["the report scope with others (it is granted alone, CONTRACT §11)", { name: "x", scopes: ["read", "report"] }],
     ["an unknown scope", { name: "x", scopes: ["read", "admin"] }],
     ["a repeated scope", { name: "x", scopes: ["read", "read"] }],
     ["scopes as a string", { name: "x", scopes: "read" }],

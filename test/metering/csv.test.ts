@@ -25,6 +25,7 @@ const row = (over: Partial<RollupRow>): RollupRow => ({
   payer: "acme",
   partnerEarnings: "0",
   shadowRefusals: 0,
+  reported: 0,
   ...over,
 });
 

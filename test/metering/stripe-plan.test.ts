@@ -29,6 +29,7 @@ function row(units: number, costMicros: number, over: Partial<RollupRow> = {}): 
     unreported: 0,
     earlyRetries: 0,
     shadowRefusals: 0,
+    reported: 0,
     units,
     cost: formatMoney(costMicros),
     savings: "0",
