@@ -74,9 +74,6 @@ export type ReportedCloudEvent = z.infer<typeof ReportedCloudEvent>;
 export const UsageCloudEvent = z.union([RequestCloudEvent, ReportedCloudEvent]);
 export type UsageCloudEvent = z.infer<typeof UsageCloudEvent>;
 
-/** The originating request of a reported row, as D1 keeps it (null when the report named none). */
-const ORIGIN_REQUEST = "NULL";
-
 interface RequestRow {
   tenant: string;
   request_id: string;
@@ -123,7 +120,7 @@ export async function chargedRequests(db: D1Database, f: EventsFilter): Promise<
   if (f.to !== undefined) (where.push("at < ?"), args.push(f.to));
   if (f.after !== undefined) (where.push("(at, tenant, request_id) > (?, ?, ?)"), args.push(...f.after));
   const { results } = await db
-    .prepare(`SELECT tenant, request_id, at, surface, actor, payer, units, cost, incentives, outcome, ${ORIGIN_REQUEST} AS origin FROM usage_requests WHERE ${where.join(" AND ")} ORDER BY at, tenant, request_id LIMIT ?`)
+    .prepare(`SELECT tenant, request_id, at, surface, actor, payer, units, cost, incentives, outcome, origin_request AS origin FROM usage_requests WHERE ${where.join(" AND ")} ORDER BY at, tenant, request_id LIMIT ?`)
     .bind(...args, f.limit)
     .all<RequestRow>();
   return results;
