@@ -6,7 +6,7 @@ import { CatalogStore } from "./catalog/store";
 import type { Clock } from "./clock";
 
 /** The last migration in migrations/ (test/health.test.ts checks it against the folder). */
-export const LATEST_MIGRATION = "0011_reported.sql";
+export const LATEST_MIGRATION = "0013_report_origin.sql";
 
 export const HealthCheck = z.object({ ok: z.boolean(), detail: z.string() }).openapi("HealthCheck");
 export const Health = z

@@ -2,10 +2,10 @@
 // and GET /usage/events (CloudEvents) — CONTRACT §10.
 import { createRoute, z } from "@hono/zod-openapi";
 import { serializeList, type Item } from "structured-headers";
-import { chargedRequests, CLOUDEVENTS_BATCH, decodeCursor, encodeCursor, RequestCloudEvent, requestEvent } from "../metering/cloudevents";
+import { chargedRequests, CLOUDEVENTS_BATCH, decodeCursor, encodeCursor, UsageCloudEvent, usageEvent } from "../metering/cloudevents";
 import { rollupCsv } from "../metering/csv";
 import { flushUsage } from "../metering/read-your-writes";
-import { eventOf, oldestExportableHour, planExport, readLedger, recordExport, toNdjson } from "../metering/stripe-export";
+import { byEventOrder, eventOf, type NegativeDifference, oldestExportableHour, planExport, readLedger, recordExport, toNdjson } from "../metering/stripe-export";
 import { problem } from "../problems";
 import { filterOf, UsageQuery } from "../metering/usage-query";
 import { queryRollups, RollupRowSchema } from "../metering/usage-rows";
@@ -31,22 +31,25 @@ const exportUsage = createRoute({
   operationId: "exportUsage",
   method: "get",
   path: "/usage/export",
-  summary: "Closed hours of usage as Stripe Billing meter events (NDJSON), each payer × surface × hour once: the gateway remembers what it exported",
+  summary: "Closed hours of usage as Stripe Billing meter events (NDJSON), each payer × surface × hour once, and corrections of exported hours that received late units: the gateway remembers what it exported",
   request: {
     query: z.object({
       format: z.literal("stripe"),
       from: instant.optional().openapi({ description: "hours starting at or after this; default: the oldest hour Stripe accepts (35 days ago)" }),
       to: instant.optional().openapi({ description: "hours starting before this; default: now (hours still open are never exported)" }),
       value: z.enum(["units", "cost"]).default("units").openapi({ description: "units charged, or cost in integer micro-units of the currency" }),
-      again: z.enum(["true", "false"]).default("false").openapi({ description: "also re-send the hours already exported, with the same identifiers and values" }),
+      again: z.enum(["true", "false"]).default("false").openapi({ description: "also re-send the hours already exported — originals and corrections — with the same identifiers and values" }),
     }),
   },
   responses: {
     200: {
       description: "one meter event per line",
       headers: {
-        "Tollgate-Export-Hours": hourList("structured-field list (RFC 8941) of the ISO-8601 starts of the hours this answer sends events for; empty when it sends none"),
-        "Tollgate-Export-Too-Old": hourList("structured-field list of the starts of hours with unexported usage that Stripe no longer accepts (older than 35 days): not sent"),
+        "Tollgate-Export-Hours": hourList("structured-field list (RFC 8941) of the ISO-8601 starts of the hours this answer sends events for (originals and corrections); empty when it sends none"),
+        "Tollgate-Export-Too-Old": hourList("structured-field list of the starts of hours with unexported usage, or an exported hour's correction, that Stripe no longer accepts (older than 35 days): not sent"),
+        "Tollgate-Export-Negative": hourList(
+          "structured-field list of the starts of exported hours whose value is now below what was sent (a refund after the export), each with parameters `payer`, `surface` and `difference` (negative): a meter event cannot be negative, so nothing is sent for them",
+        ),
         "Tollgate-Skipped-Tenants": hourList("comma-separated payers with usage but no billing.stripeCustomerId: not sent"),
       },
       content: { "application/x-ndjson": { schema: z.string() } },
@@ -59,7 +62,7 @@ const exportEvents = createRoute({
   operationId: "exportUsageEvents",
   method: "get",
   path: "/usage/events",
-  summary: "Charged requests as CloudEvents 1.0 (a JSON batch), oldest first; ids are request ids, so re-reads deduplicate",
+  summary: "Charged requests and accepted usage reports as CloudEvents 1.0 (a JSON batch), oldest first; ids are request ids and report:<id>, so re-reads deduplicate",
   request: {
     query: z.object({
       format: z.literal("cloudevents"),
@@ -72,9 +75,9 @@ const exportEvents = createRoute({
   },
   responses: {
     200: {
-      description: "one structured CloudEvent per charged request; the next page is in `Link: <…>; rel=\"next\"`",
+      description: "one structured CloudEvent per charged request (`tollgate.request`) and per accepted report (`tollgate.usage.reported`); the next page is in `Link: <…>; rel=\"next\"`",
       headers: { Link: { description: "the next page, when this one is full", schema: { type: "string" as const } } },
-      content: { [CLOUDEVENTS_BATCH]: { schema: z.array(RequestCloudEvent) } },
+      content: { [CLOUDEVENTS_BATCH]: { schema: z.array(UsageCloudEvent) } },
     },
     ...problemResponses,
   },
@@ -82,6 +85,19 @@ const exportEvents = createRoute({
 
 const invalidRange = () => problem("invalid-request", { detail: "`from` must be before `to`.", errors: [{ path: "/from", message: "must be before to" }] });
 const hoursHeader = (hours: string[]) => serializeList(hours.map((h): Item => [h, new Map()]));
+const negativeHeader = (lines: NegativeDifference[]) =>
+  serializeList(
+    lines.map(
+      (n): Item => [
+        n.hour,
+        new Map<string, string | number>([
+          ["payer", n.payer],
+          ["surface", n.surface],
+          ["difference", n.difference],
+        ]),
+      ],
+    ),
+  );
 
 async function tenantNames(db: D1Database): Promise<Map<string, string | null>> {
   const { results } = await db.prepare("SELECT id, name FROM tenants").all<{ id: string; name: string | null }>();
@@ -118,12 +134,13 @@ export const usageRoutes = router()
     const ledger = await readLedger(c.env.DB, q.value, from, to);
     const plan = await planExport(rows, ledger, await stripeCustomers(c.env.DB), { kind: q.value, again: q.again === "true", now });
     const recorded = await recordExport(c.env.DB, plan.fresh, now);
-    const sent = [...plan.resend, ...recorded].sort((a, b) => a.hour.localeCompare(b.hour) || a.payer.localeCompare(b.payer) || a.surface.localeCompare(b.surface));
+    const sent = [...plan.resend, ...recorded].sort(byEventOrder);
     return c.body(toNdjson(sent.map(eventOf)), 200, {
       "Content-Type": "application/x-ndjson",
       "Content-Disposition": `attachment; filename="tollgate-stripe-${q.value}.ndjson"`,
       "Tollgate-Export-Hours": hoursHeader([...new Set(sent.map((e) => e.hour))].sort()),
       ...(plan.tooOld.length > 0 && { "Tollgate-Export-Too-Old": hoursHeader(plan.tooOld) }),
+      ...(plan.negative.length > 0 && { "Tollgate-Export-Negative": negativeHeader(plan.negative) }),
       ...(plan.skippedTenants.length > 0 && { "Tollgate-Skipped-Tenants": plan.skippedTenants.join(", ") }),
     }) as never; // NDJSON is not a response type zod-openapi types; the route documents it
   })
@@ -142,7 +159,7 @@ export const usageRoutes = router()
       next.searchParams.set("cursor", encodeCursor([last.at, last.tenant, last.request_id]));
       c.header("Link", `<${next.pathname}${next.search}>; rel="next"`);
     }
-    return c.body(JSON.stringify(rows.map(requestEvent)), 200, { "Content-Type": CLOUDEVENTS_BATCH }) as never; // the route documents the batch type
+    return c.body(JSON.stringify(rows.map(usageEvent)), 200, { "Content-Type": CLOUDEVENTS_BATCH }) as never; // the route documents the batch type
   });
 
 /** Payer → Stripe customer id, for the tenants whose billing names one. */

@@ -82,6 +82,8 @@ const MIGRATIONS: string[] = [
   ALERTS_SCHEMA,
   // v10 (issue 14): ids of accepted outcome reports, kept LATE_USAGE_DAYS so a repeat counts once.
   `CREATE TABLE IF NOT EXISTS reports_seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
+  // v11 (issue 14): a reported outcome's originating request, carried to usage_requests for CloudEvents.
+  `ALTER TABLE usage_events ADD COLUMN origin TEXT;`,
 ];
 
 export function migrate(storage: DurableObjectStorage): void {

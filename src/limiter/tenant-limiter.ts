@@ -467,6 +467,7 @@ export class TenantLimiter extends DurableObject<Env> {
           catalogVersion: r.catalogVersion,
           attribution,
           ...(r.signals !== undefined && { signals: r.signals }),
+          ...(r.requestId !== undefined && { origin: r.requestId }),
         });
         result.accepted.push(r.id);
       }

@@ -16,6 +16,7 @@ export interface EventRow extends Record<string, SqlStorageValue> {
   signals: number;
   catalog_version: number | null;
   shadow: string | null;
+  origin: string | null;
   at: number;
   surface: string | null;
   outcome: UsageOutcome;
@@ -44,11 +45,12 @@ export const eventOf = (r: EventRow): UsageEvent => ({
   signals: r.signals,
   catalogVersion: r.catalog_version,
   ...(r.shadow !== null && { shadow: r.shadow.split(",") }),
+  ...(r.origin !== null && { origin: r.origin }),
   ...(r.actor !== null && { attribution: { actor: r.actor, payer: r.payer ?? r.actor, sharePpm: r.share_ppm } }),
 });
 
 /** The columns a flush reads. */
-export const EVENT_COLUMNS = "seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight, actor, payer, share_ppm, request_id, status, signals, catalog_version, shadow";
+export const EVENT_COLUMNS = "seq, at, surface, outcome, reason, early_retry, units, cost, savings, incentives, weight, actor, payer, share_ppm, request_id, status, signals, catalog_version, shadow, origin";
 
 export interface NewEvent {
   at: number;
@@ -70,11 +72,13 @@ export interface NewEvent {
   signals?: number;
   /** The limits a shadow rule would have refused it for (issue 12). */
   shadow?: string[] | null;
+  /** A reported outcome's originating request (CONTRACT §11). */
+  origin?: string;
 }
 
 export function recordEvent(sql: SqlStorage, e: NewEvent): void {
   sql.exec(
-    "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight, actor, payer, share_ppm, signals, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO usage_events (at, request_id, surface, status, outcome, reason, early_retry, units, cost, savings, incentives, catalog_version, weight, actor, payer, share_ppm, signals, shadow, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     e.at,
     e.requestId,
     e.surface,
@@ -93,6 +97,7 @@ export function recordEvent(sql: SqlStorage, e: NewEvent): void {
     e.attribution?.sharePpm ?? 0,
     e.signals ?? 0,
     e.shadow && e.shadow.length > 0 ? e.shadow.join(",") : null,
+    e.origin ?? null,
   );
 }
 

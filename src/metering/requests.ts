@@ -21,6 +21,7 @@ export interface RequestDelta {
   i: string | null; // incentives JSON
   sg: number;
   cv: number | null;
+  og: string | null; // a report's originating request
 }
 
 /** How each event moves its request's row; aggregates (no request id) have none. */
@@ -46,6 +47,7 @@ export function requestDeltas(events: UsageEvent[], tenant: string): RequestDelt
       i: e.incentives.length > 0 ? JSON.stringify(e.incentives) : null,
       sg: e.signals ?? 0,
       cv: e.catalogVersion ?? null,
+      og: e.origin ?? null,
     });
   }
   return out;
@@ -54,9 +56,9 @@ export function requestDeltas(events: UsageEvent[], tenant: string): RequestDelt
 const field = (name: string) => `json_extract(value, '$.${name}')`;
 
 /** The statement that applies `deltas` (bound as one JSON array), guarded by the tenant's watermark. */
-export const upsertRequests = `INSERT INTO usage_requests (tenant, request_id, at, surface, actor, payer, outcome, status, reason, units, cost, savings, incentives, signals, catalog_version)
+export const upsertRequests = `INSERT INTO usage_requests (tenant, request_id, at, surface, actor, payer, outcome, status, reason, units, cost, savings, incentives, signals, catalog_version, origin_request)
   SELECT ?, ${field("r")}, ${field("at")}, ${field("s")}, ${field("a")}, ${field("p")}, ${field("o")}, ${field("st")}, ${field("re")},
-         ${field("u")}, ${field("c")}, ${field("sv")}, ${field("i")}, ${field("sg")}, ${field("cv")}
+         ${field("u")}, ${field("c")}, ${field("sv")}, ${field("i")}, ${field("sg")}, ${field("cv")}, ${field("og")}
   FROM json_each(?)
   WHERE (SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?) = ?
   ON CONFLICT (tenant, request_id) DO UPDATE SET

@@ -47,6 +47,8 @@ export interface UsageEvent {
   requestId?: string;
   status?: number;
   signals?: number;
+  /** A reported outcome's originating request (CONTRACT §11), when the report named one. */
+  origin?: string;
   catalogVersion?: number | null;
   /** The limits a shadow rule would have refused the request for (issue 12). */
   shadow?: string[];

@@ -3,8 +3,14 @@
 // surface, hour, value kind) — a re-sent hour is deduplicated by Stripe, and a units meter and a
 // cost meter never collide. Stripe remembers identifiers for about a day, so the gateway keeps its
 // own ledger of what it handed out (D1 `export_ledger`): a later export skips those hours, and
-// `again` re-sends the ledgered events unchanged. The ledger keeps the value kind and the value
-// sent, which is what a correction of a late-changed hour needs (CONTRACT §11).
+// `again` re-sends the ledgered events unchanged.
+//
+// Late units (CONTRACT §11: reports, or a request counted in an hour after it was exported) change
+// an exported hour: the next export sends a correction — the same event name and customer, the
+// original identifier + `-r<revision>`, the value now minus everything sent for the hour so far —
+// and records it in D1 `export_corrections`. Stripe sums meter events, so the hour's events add up
+// to its value. A meter event cannot be negative: an hour whose value dropped below what was sent
+// (a refund after the export) is reported, not sent.
 import { sha256Hex } from "../crypto";
 import { parseMoney } from "../pricing/money";
 import type { RollupRow } from "./usage-rows";
@@ -36,12 +42,17 @@ export const identifierOf = async (payer: string, surface: string, hour: string,
 /** The first hour start Stripe still accepts an event for at `now`. */
 export const oldestExportableHour = (now: number) => Math.ceil((now - STRIPE_WINDOW_DAYS * DAY_MS) / HOUR_MS) * HOUR_MS;
 
-/** One exported (or to be exported) meter event, as the ledger keeps it. */
+/**
+ * One exported (or to be exported) meter event, as the ledger keeps it: the hour's original event
+ * (revision 0, D1 `export_ledger`) or a correction of it (revision ≥ 1, D1 `export_corrections`)
+ * carrying the difference between the hour's value then and what was sent before.
+ */
 export interface LedgerEntry {
   payer: string;
   surface: string;
   hour: string; // ISO start
   kind: ExportValue;
+  revision: number;
   value: number;
   identifier: string;
   eventName: string;
@@ -49,6 +60,10 @@ export interface LedgerEntry {
 }
 
 export const keyOf = (e: { payer: string; surface: string; hour: string }) => `${e.payer}\u0000${e.surface}\u0000${e.hour}`;
+const revisionKeyOf = (e: { payer: string; surface: string; hour: string; revision: number }) => `${keyOf(e)}\u0000${e.revision}`;
+
+/** A correction's identifier: the original's with `-r<revision>` (67 + 2 + digits ≤ 100 characters). */
+export const correctionIdentifierOf = (original: string, revision: number) => `${original}-r${revision}`;
 
 export const eventOf = (e: LedgerEntry): StripeMeterEvent => ({
   event_name: e.eventName,
@@ -74,21 +89,37 @@ export function billedHours(rows: RollupRow[]): { payer: string; surface: string
 const byHourPayerSurface = (a: { hour: string; payer: string; surface: string }, b: { hour: string; payer: string; surface: string }) =>
   a.hour.localeCompare(b.hour) || a.payer.localeCompare(b.payer) || a.surface.localeCompare(b.surface);
 
+/** The order events leave in: by hour, payer, surface, then the original before its corrections. */
+export const byEventOrder = (a: LedgerEntry, b: LedgerEntry) => byHourPayerSurface(a, b) || a.revision - b.revision;
+
+/** An exported hour whose value is now below what was sent: a meter event cannot carry it. */
+export interface NegativeDifference {
+  payer: string;
+  surface: string;
+  hour: string;
+  difference: number;
+}
+
 export interface ExportPlan {
-  /** Events not in the ledger yet: to record, then send. */
+  /** Events not in the ledger yet — originals of hours never sent, and corrections: to record, then send. */
   fresh: LedgerEntry[];
-  /** Ledgered events sent again unchanged (`again`). */
+  /** Ledgered events (originals and corrections) sent again unchanged (`again`). */
   resend: LedgerEntry[];
-  /** Hours with usage to send that Stripe no longer accepts. */
+  /** Hours with usage (or a correction) to send that Stripe no longer accepts. */
   tooOld: string[];
+  /** Exported hours whose value dropped below what was sent: reported, nothing sent. */
+  negative: NegativeDifference[];
   /** Payers with usage to send but no `billing.stripeCustomerId`. */
   skippedTenants: string[];
 }
 
 /**
  * Pure: which events an export at `now` sends. `rows` are the hour rows of the range, `ledger` the
- * range's ledgered entries of this value kind, `customers` payer → Stripe customer id. An hour is
- * sent once it has ended, if it cost something, and if it started within Stripe's window.
+ * range's ledgered entries of this value kind (originals and corrections), `customers` payer →
+ * Stripe customer id. An hour is sent once it has ended, if it cost something, and if it started
+ * within Stripe's window. An hour already sent whose value now differs from the sum of what was
+ * sent for it (late units) gets a correction: the next revision, valued at the difference, sent to
+ * the customer and under the event name of its original (so Stripe's sum is the hour's value).
  */
 export async function planExport(
   rows: RollupRow[],
@@ -97,13 +128,36 @@ export async function planExport(
   options: { kind: ExportValue; again: boolean; now: number },
 ): Promise<ExportPlan> {
   const oldest = oldestExportableHour(options.now);
-  const ledgered = new Map(ledger.map((e) => [keyOf(e), e]));
+  const sent = new Map<string, { original: LedgerEntry | undefined; value: number; revision: number }>();
+  for (const e of ledger) {
+    const s = sent.get(keyOf(e)) ?? { original: undefined, value: 0, revision: 0 };
+    s.value += e.value;
+    s.revision = Math.max(s.revision, e.revision);
+    if (e.revision === 0) s.original = e;
+    sent.set(keyOf(e), s);
+  }
   const tooOld = new Set<string>();
   const skipped = new Set<string>();
+  const negative: NegativeDifference[] = [];
   const fresh: LedgerEntry[] = [];
   for (const line of billedHours(rows)) {
     const start = Date.parse(line.hour);
-    if (line.cost <= 0 || start + HOUR_MS > options.now || ledgered.has(keyOf(line))) continue;
+    if (start + HOUR_MS > options.now) continue;
+    const value = options.kind === "cost" ? line.cost : line.units;
+    const before = sent.get(keyOf(line));
+    if (before?.original !== undefined) {
+      const difference = value - before.value;
+      if (difference === 0) continue;
+      if (start < oldest) tooOld.add(line.hour);
+      else if (difference < 0) negative.push({ payer: line.payer, surface: line.surface, hour: line.hour, difference });
+      else {
+        const revision = before.revision + 1;
+        const { identifier, eventName, customer } = before.original;
+        fresh.push({ payer: line.payer, surface: line.surface, hour: line.hour, kind: options.kind, revision, value: difference, identifier: correctionIdentifierOf(identifier, revision), eventName, customer });
+      }
+      continue;
+    }
+    if (line.cost <= 0) continue;
     if (start < oldest) {
       tooOld.add(line.hour);
       continue;
@@ -114,9 +168,12 @@ export async function planExport(
       continue;
     }
     fresh.push({
-      ...line,
+      payer: line.payer,
+      surface: line.surface,
+      hour: line.hour,
       kind: options.kind,
-      value: options.kind === "cost" ? line.cost : line.units,
+      revision: 0,
+      value,
       identifier: await identifierOf(line.payer, line.surface, line.hour, options.kind),
       eventName: eventNameOf(line.surface),
       customer,
@@ -129,7 +186,7 @@ export async function planExport(
       else resend.push(e);
     }
   }
-  return { fresh, resend: resend.sort(byHourPayerSurface), tooOld: [...tooOld].sort(), skippedTenants: [...skipped].sort() };
+  return { fresh: fresh.sort(byEventOrder), resend: resend.sort(byEventOrder), tooOld: [...tooOld].sort(), negative, skippedTenants: [...skipped].sort() };
 }
 
 interface LedgerRow {
@@ -137,44 +194,56 @@ interface LedgerRow {
   surface: string;
   hour: string;
   value_kind: ExportValue;
+  revision: number;
   value: number;
   identifier: string;
   event_name: string;
   customer: string;
 }
 
-/** The ledgered entries of `kind` whose hour starts in [from, to). */
+/** The ledgered entries of `kind` whose hour starts in [from, to): originals and their corrections. */
 export async function readLedger(db: D1Database, kind: ExportValue, from: string, to: string): Promise<LedgerEntry[]> {
-  const { results } = await db
-    .prepare("SELECT payer, surface, hour, value_kind, value, identifier, event_name, customer FROM export_ledger WHERE value_kind = ? AND hour >= ? AND hour < ? ORDER BY hour, payer, surface")
-    .bind(kind, from, to)
-    .all<LedgerRow>();
-  return results.map((r) => ({ payer: r.payer, surface: r.surface, hour: r.hour, kind: r.value_kind, value: r.value, identifier: r.identifier, eventName: r.event_name, customer: r.customer }));
+  const columns = "payer, surface, hour, value_kind, value, identifier, event_name, customer";
+  const where = "WHERE value_kind = ? AND hour >= ? AND hour < ?";
+  const [originals, corrections] = await db.batch<LedgerRow>([
+    db.prepare(`SELECT ${columns}, 0 AS revision FROM export_ledger ${where}`).bind(kind, from, to),
+    db.prepare(`SELECT ${columns}, revision FROM export_corrections ${where}`).bind(kind, from, to),
+  ]);
+  return [...originals!.results, ...corrections!.results]
+    .map((r) => ({ payer: r.payer, surface: r.surface, hour: r.hour, kind: r.value_kind, revision: r.revision, value: r.value, identifier: r.identifier, eventName: r.event_name, customer: r.customer }))
+    .sort(byEventOrder);
 }
 
 const field = (name: string) => `json_extract(value, '$.${name}')`;
 
 /**
  * Records `entries` in the ledger and answers those this call recorded: an entry another export
- * recorded first (two exports at once) is theirs to send, so no event leaves twice.
+ * recorded first (two exports at once) is theirs to send, so no event leaves twice. Two exports
+ * that both plan revision n of an hour record one of them; the other's difference is left to the
+ * next export, computed against what was recorded.
  */
 export async function recordExport(db: D1Database, entries: LedgerEntry[], now: number): Promise<LedgerEntry[]> {
   const recorded = new Set<string>();
-  for (let i = 0; i < entries.length; i += LEDGER_CHUNK) {
-    const chunk = entries.slice(i, i + LEDGER_CHUNK).map((e) => ({ p: e.payer, s: e.surface, h: e.hour, k: e.kind, v: e.value, i: e.identifier, n: e.eventName, c: e.customer }));
-    const { results } = await db
-      .prepare(
-        `INSERT INTO export_ledger (payer, surface, hour, value_kind, value, identifier, event_name, customer, exported_at)
-         SELECT ${field("p")}, ${field("s")}, ${field("h")}, ${field("k")}, ${field("v")}, ${field("i")}, ${field("n")}, ${field("c")}, ?
-         FROM json_each(?) WHERE true
-         ON CONFLICT DO NOTHING
-         RETURNING payer, surface, hour`,
-      )
-      .bind(now, JSON.stringify(chunk))
-      .all<{ payer: string; surface: string; hour: string }>();
-    for (const r of results) recorded.add(keyOf(r));
-  }
-  return entries.filter((e) => recorded.has(keyOf(e)));
+  const insert = async (table: "export_ledger" | "export_corrections", batch: LedgerEntry[]) => {
+    const revision = table === "export_corrections";
+    for (let i = 0; i < batch.length; i += LEDGER_CHUNK) {
+      const chunk = batch.slice(i, i + LEDGER_CHUNK).map((e) => ({ p: e.payer, s: e.surface, h: e.hour, k: e.kind, r: e.revision, v: e.value, i: e.identifier, n: e.eventName, c: e.customer }));
+      const { results } = await db
+        .prepare(
+          `INSERT INTO ${table} (payer, surface, hour, value_kind, ${revision ? "revision, " : ""}value, identifier, event_name, customer, exported_at)
+           SELECT ${field("p")}, ${field("s")}, ${field("h")}, ${field("k")}, ${revision ? `${field("r")}, ` : ""}${field("v")}, ${field("i")}, ${field("n")}, ${field("c")}, ?
+           FROM json_each(?) WHERE true
+           ON CONFLICT DO NOTHING
+           RETURNING payer, surface, hour, ${revision ? "revision" : "0 AS revision"}`,
+        )
+        .bind(now, JSON.stringify(chunk))
+        .all<{ payer: string; surface: string; hour: string; revision: number }>();
+      for (const r of results) recorded.add(revisionKeyOf(r));
+    }
+  };
+  await insert("export_ledger", entries.filter((e) => e.revision === 0));
+  await insert("export_corrections", entries.filter((e) => e.revision > 0));
+  return entries.filter((e) => recorded.has(revisionKeyOf(e)));
 }
 
 export const toNdjson = (events: StripeMeterEvent[]) => events.map((e) => JSON.stringify(e) + "\n").join("");

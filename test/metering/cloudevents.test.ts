@@ -11,6 +11,7 @@ beforeAll(async () => {
       items: { routes: ["POST /items"], meter: { unit: "item", count: { from: "json-array", pointer: "/items" } } },
       free: { routes: ["GET /free"] },
       closed: { routes: ["GET /closed"] },
+      jobs: { routes: ["POST /jobs"], meter: { unit: "row", count: { from: "reported" } } },
     },
     plans: {
       p: {
@@ -18,6 +19,7 @@ beforeAll(async () => {
           items: { rule: "metered", price: { unit: "0.333333" } },
           free: { rule: "included" },
           closed: { rule: "prohibited" },
+          jobs: { rule: "metered", price: { unit: "0.25" } },
         },
         incentives: { "idempotency-key": 0.9 },
       },
@@ -33,7 +35,7 @@ interface Event {
   subject: string;
   time: string;
   datacontenttype: string;
-  data: { surface: string; units: number; cost: string; incentives: string[]; actor: string; payer: string };
+  data: { surface: string; units: number; cost: string; incentives?: string[]; actor: string; payer: string; requestId?: string };
   [attribute: string]: unknown;
 }
 
@@ -130,6 +132,45 @@ describe("CloudEvents export", () => {
     const { list: later } = await events(`tenant=ce-b&from=${new Date(third).toISOString()}`);
     expect(later.map((e) => e.id)).toEqual(all.filter((e) => Date.parse(e.time) >= third).map((e) => e.id));
     expect((await events("tenant=ce-b&from=2020-01-01&to=2020-01-02")).list).toEqual([]);
+  });
+
+  it("carries each accepted report as tollgate.usage.reported, id report:<id>, at its time, with the request it named", async () => {
+    const { key } = await tenantWithKey({ id: "ce-r", plan: "p" });
+    const job = await answered(await call(key, "/jobs", { method: "POST" }));
+    expect([job.status, job.units]).toEqual([200, "0"]);
+    const earlier = new Date(Date.now() - 3_600_000).toISOString();
+    const reports = [
+      { id: "job-7", units: 4, requestId: job.id },
+      { id: "sweep-1", units: 2, tenant: "ce-r", surface: "jobs", time: earlier },
+    ];
+    const report = async () => {
+      const res = await admin("POST", "/usage/reports", { events: reports });
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      return JSON.parse(text) as { accepted: number; duplicates: string[] };
+    };
+    expect(await report()).toMatchObject({ accepted: 2, duplicates: [] });
+    expect(await report()).toMatchObject({ accepted: 0, duplicates: ["job-7", "sweep-1"] }); // a repeat is no new event
+
+    const { list } = await events("tenant=ce-r");
+    for (const e of list) expectValidCloudEvent(e);
+    expect(list.map((e) => [e.type, e.id])).toEqual([
+      ["tollgate.usage.reported", "report:sweep-1"],
+      ["tollgate.usage.reported", "report:job-7"], // at the request's time (now): after the earlier report
+    ]);
+    const [sweep, named] = list;
+    expect(sweep).toEqual({
+      specversion: "1.0",
+      type: "tollgate.usage.reported",
+      source: "/tollgate",
+      id: "report:sweep-1",
+      subject: "ce-r",
+      time: new Date(earlier).toISOString(),
+      datacontenttype: "application/json",
+      data: { surface: "jobs", units: 2, cost: "0.5", actor: "ce-r", payer: "ce-r" },
+    });
+    expect(named!.data).toEqual({ surface: "jobs", units: 4, cost: "1", actor: "ce-r", payer: "ce-r", requestId: job.id });
+    expect(Date.parse(named!.time)).toBeGreaterThan(Date.parse(earlier));
   });
 
   it("refuses other formats, bad ranges and cursors it never gave out", async () => {

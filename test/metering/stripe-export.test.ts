@@ -67,6 +67,7 @@ async function exportAt(now: string, query: string) {
     rawHours: res.headers.get("Tollgate-Export-Hours"),
     tooOld: list("Tollgate-Export-Too-Old"),
     skipped: res.headers.get("Tollgate-Skipped-Tenants"),
+    negative: parseList(res.headers.get("Tollgate-Export-Negative") ?? "").map(([hour, params]) => ({ hour, ...Object.fromEntries(params) })),
   };
 }
 
@@ -188,6 +189,93 @@ describe("Stripe export of closed hours", () => {
     await expectProblem(await sendAt(clock, "/_tollgate/admin/usage/export?format=csv", { headers }), 400, "invalid-request");
     await expectProblem(await sendAt(clock, "/_tollgate/admin/usage/export?format=stripe&value=euros", { headers }), 400, "invalid-request");
     await expectProblem(await sendAt(clock, "/_tollgate/admin/usage/export?format=stripe&period=2026-03", { headers: {} }), 401, "unauthenticated");
+  });
+});
+
+describe("corrections of exported hours that received late units (CONTRACT §11)", () => {
+  it("sends the difference under the original identifier + -r<revision>, lists the hour, and re-sends every revision under again", async () => {
+    const clock = new ManualClock(at("2026-03-16T10:10:00Z"));
+    const key = await tenant("late", { customer: "cus_late", clock });
+    await items(key, 3); // 10:00
+    const range = "from=2026-03-16&to=2026-03-17";
+    const ten = "2026-03-16T10:00:00.000Z";
+    const tenAt = at(ten) / 1000 + 1800;
+    const original = `tg_${await sha256Hex(`late|items|${ten}|units`)}`;
+    const first = await exportAt("2026-03-16T11:30:00Z", range);
+    expect(first.events.map((e) => [e.identifier, e.payload.value])).toEqual([[original, "3"]]);
+
+    // Units counted in 10:00 after it was exported (the limiter's clock is still in that hour).
+    await items(key, 2);
+    clock.set(at("2026-03-16T11:20:00Z"));
+    await items(key, 4); // 11:00: a fresh hour beside the correction
+    const second = await exportAt("2026-03-16T12:30:00Z", range);
+    const eleven = "2026-03-16T11:00:00.000Z";
+    expect(second.events).toEqual([
+      { event_name: "tollgate_items", payload: { stripe_customer_id: "cus_late", value: "2" }, identifier: `${original}-r1`, timestamp: tenAt },
+      { event_name: "tollgate_items", payload: { stripe_customer_id: "cus_late", value: "4" }, identifier: `tg_${await sha256Hex(`late|items|${eleven}|units`)}`, timestamp: at(eleven) / 1000 + 1800 },
+    ]);
+    expect(second.hours).toEqual([ten, eleven]);
+    expect((await exportAt("2026-03-16T12:40:00Z", range)).events).toEqual([]); // recorded: not sent twice
+
+    // More late units: revision 2 carries only what revision 0 and 1 did not.
+    clock.set(at("2026-03-16T10:50:00Z"));
+    await items(key, 1);
+    const third = await exportAt("2026-03-16T12:50:00Z", range);
+    expect(third.events.map((e) => [e.identifier, e.payload.value, e.timestamp])).toEqual([[`${original}-r2`, "1", tenAt]]);
+    expect(third.hours).toEqual([ten]);
+
+    // Stripe's sum for the hour is its rollup; again re-sends each revision as it was.
+    const again = await exportAt("2026-03-16T13:00:00Z", `${range}&again=true`);
+    expect(again.events.map((e) => [e.identifier, e.payload.value])).toEqual([
+      [original, "3"],
+      [`${original}-r1`, "2"],
+      [`${original}-r2`, "1"],
+      [`tg_${await sha256Hex(`late|items|${eleven}|units`)}`, "4"],
+    ]);
+    const rows = await adminOk<{ units: number; periodStart: string }[]>("GET", "/usage?granularity=hour&tenant=late&from=2026-03-16&to=2026-03-17");
+    expect(rows.filter((r) => r.periodStart === ten).reduce((n, r) => n + r.units, 0)).toBe(6);
+  });
+
+  it("records a revision once when two exports plan it at once, and keeps the cost meter's corrections apart", async () => {
+    const clock = new ManualClock(at("2026-03-18T08:15:00Z"));
+    const key = await tenant("late-race", { customer: "cus_race", clock });
+    await items(key, 3);
+    const range = "from=2026-03-18&to=2026-03-19";
+    await exportAt("2026-03-18T10:00:00Z", `${range}&value=units`);
+    await exportAt("2026-03-18T10:00:00Z", `${range}&value=cost`);
+    await items(key, 1);
+    const both = await Promise.all([exportAt("2026-03-18T10:10:00Z", `${range}&value=units`), exportAt("2026-03-18T10:10:00Z", `${range}&value=units`)]);
+    expect(both.flatMap((b) => b.events.map((e) => [e.identifier.slice(-3), e.payload.value]))).toEqual([["-r1", "1"]]);
+    const cost = await exportAt("2026-03-18T10:10:00Z", `${range}&value=cost`);
+    expect(cost.events.map((e) => [e.identifier.slice(-3), e.payload.value])).toEqual([["-r1", "333333"]]);
+    expect(cost.events[0]!.identifier).toBe(`tg_${await sha256Hex("late-race|items|2026-03-18T08:00:00.000Z|cost")}-r1`);
+    const { n } = (await env.DB.prepare("SELECT COUNT(*) AS n FROM export_corrections WHERE payer = 'late-race'").first<{ n: number }>())!;
+    expect(n).toBe(2);
+  });
+
+  it("reports an exported hour now worth less than what was sent in Tollgate-Export-Negative, and sends nothing for it", async () => {
+    const clock = new ManualClock(at("2026-03-20T08:15:00Z"));
+    const key = await tenant("late-neg", { customer: "cus_neg", clock });
+    await items(key, 3);
+    const range = "from=2026-03-20&to=2026-03-21";
+    await exportAt("2026-03-20T10:00:00Z", range);
+    // As if units had been refunded after the export: the ledger holds more than the hour now has.
+    await env.DB.prepare("UPDATE export_ledger SET value = 5 WHERE payer = 'late-neg'").run();
+    const out = await exportAt("2026-03-20T10:10:00Z", range);
+    expect(out.events).toEqual([]);
+    expect(out.negative).toEqual([{ hour: "2026-03-20T08:00:00.000Z", payer: "late-neg", surface: "items", difference: -2 }]);
+    expect(out.rawHours).toBe("");
+  });
+
+  it("reports a correction of an hour older than Stripe's 35 days in Tollgate-Export-Too-Old", async () => {
+    const clock = new ManualClock(at("2026-03-22T07:10:00Z"));
+    const key = await tenant("late-old", { customer: "cus_lold", clock });
+    await items(key, 1);
+    const range = "from=2026-03-22&to=2026-03-23";
+    expect((await exportAt("2026-03-22T09:00:00Z", range)).events).toHaveLength(1);
+    await items(key, 2); // late units in 07:00
+    const out = await exportAt("2026-04-27T09:00:00Z", range); // 36 days later
+    expect([out.events, out.tooOld]).toEqual([[], ["2026-03-22T07:00:00.000Z"]]);
   });
 });
 
