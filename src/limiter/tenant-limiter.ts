@@ -153,9 +153,11 @@ export class TenantLimiter extends DurableObject<Env> {
     return { applied: true, deleted: state.deleted };
   }
 
-  /** A grant naming this tenant as customer; an older revision never replaces a newer one. */
+  /** A grant naming this tenant as customer; an older revision never replaces a newer one, and a revocation is final. */
   putGrant(grant: GrantState): boolean {
     const current = this.grants.get(grant.id);
+    // A revoked grant is final here: no PATCH racing the revocation brings it back.
+    if (current?.status === "revoked") return false;
     if (current && current.revision > grant.revision) return false;
     this.sql.exec("INSERT INTO grants (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body", grant.id, JSON.stringify(grant));
     this.grants.set(grant.id, grant);

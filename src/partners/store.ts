@@ -177,16 +177,14 @@ export class GrantStore {
   async revoke(id: string, current?: (read: GrantRead) => void): Promise<{ before: Grant; after: Grant }> {
     const read = await this.read(id);
     current?.(read);
-    if (read.grant.status === "revoked") {
-      await this.push(read.grant, read.revision);
-      return { before: read.grant, after: read.grant };
+    const after: Grant = read.grant.status === "revoked" ? read.grant : { ...read.grant, status: "revoked", updatedAt: this.nowIso() };
+    // The customer's limiter learns it first (revocation is final there, whatever revision a racing
+    // PATCH pushes), so the next delegated call is refused even if the D1 write below fails; a
+    // repeated revocation completes it. The order of tenant deletion, for the same reason.
+    await this.push(after, Number.MAX_SAFE_INTEGER);
+    if (read.grant.status !== "revoked") {
+      await this.env.DB.prepare("UPDATE grants SET status = 'revoked', updated_at = ?, revision = revision + 1 WHERE id = ? AND status <> 'revoked'").bind(after.updatedAt, id).run();
     }
-    const after: Grant = { ...read.grant, status: "revoked", updatedAt: this.nowIso() };
-    const written = await this.env.DB.prepare("UPDATE grants SET status = 'revoked', updated_at = ?, revision = revision + 1 WHERE id = ? AND status <> 'revoked' RETURNING revision")
-      .bind(after.updatedAt, id)
-      .first<{ revision: number }>();
-    if (!written) return this.revoke(id); // another revocation won: push what D1 has
-    await this.push(after, written.revision);
     return { before: read.grant, after };
   }
 

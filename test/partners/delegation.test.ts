@@ -305,3 +305,17 @@ describe("revocation racing delegated calls", () => {
     expect(rows.reduce((n, r) => n + (r.refusals["grant-required"] ?? 0), 0)).toBe(outcomes.length - before.length);
   });
 });
+
+describe("revocation is final in the customer's limiter", () => {
+  it("no later push of the grant, whatever its revision, lets the partner call again", async () => {
+    const { customer, partner } = await parties("fin");
+    const g = await grant({ partner: partner.id, customer: customer.id, surfaces: "*", payer: "customer" });
+    expect((await admin("DELETE", `/grants/${g.id}`)).status).toBe(204);
+    await expectProblem(await onBehalf(partner.key, customer.id, "/items"), 403, "grant-required");
+    // A PATCH racing the revocation would push an active state with a newer revision: refused.
+    const limiter = (env.LIMITER as DurableObjectNamespace<import("../../src/limiter/tenant-limiter").TenantLimiter>).getByName(customer.id);
+    expect(await limiter.putGrant({ id: g.id, partner: partner.id, surfaces: "*", payer: "customer", sharePpm: 0, status: "active", expiresAt: null, revision: Number.MAX_SAFE_INTEGER })).toBe(false);
+    await expectProblem(await onBehalf(partner.key, customer.id, "/items"), 403, "grant-required");
+    await expectProblem(await admin("PATCH", `/grants/${g.id}`, { status: "active" }), 409, "conflict");
+  });
+});
