@@ -228,7 +228,7 @@ export class TenantStore {
   }
 
   async createKey(tenantId: string, input: { name?: string | undefined; expiresAt?: string | undefined }): Promise<KeySummary & { key: string }> {
-    await this.get(tenantId);
+    const owner = await this.get(tenantId);
     const { key, prefix } = generateKey();
     const hash = await hashKey(key);
     const row: KeyRow = {
@@ -246,7 +246,7 @@ export class TenantStore {
       .bind(row.id, row.tenant_id, row.hash, row.prefix, row.name, row.created_at, row.expires_at)
       .run();
     await this.env.CACHE.put(keyCacheName(hash), JSON.stringify({ tenantId, keyId: row.id }));
-    await pushPartner(this.env, tenantId); // a partner's new key works on behalf of its customers too
+    if (owner.kind === "partner") await pushPartner(this.env, tenantId); // a partner's new key works on behalf of its customers too
     return { ...keyOf(row), key };
   }
 
@@ -257,13 +257,13 @@ export class TenantStore {
   }
 
   async revokeKey(tenantId: string, keyId: string): Promise<{ before: KeySummary; after: KeySummary }> {
-    await this.get(tenantId);
+    const owner = await this.get(tenantId);
     const row = await this.env.DB.prepare("SELECT * FROM api_keys WHERE id = ? AND tenant_id = ?").bind(keyId, tenantId).first<KeyRow>();
     if (!row) throw problem("not-found", { detail: `Tenant "${tenantId}" has no key "${keyId}".` });
     await limiterOf(this.env, tenantId).revokeKey(keyId);
     const revokedAt = row.revoked_at ?? this.nowIso();
     await this.env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(revokedAt, keyId).run();
-    await pushPartner(this.env, tenantId); // revoked on behalf of its customers too, from the next call
+    if (owner.kind === "partner") await pushPartner(this.env, tenantId); // revoked on behalf of its customers too, from the next call
     return { before: keyOf(row), after: { ...keyOf(row), revokedAt } };
   }
 }
