@@ -5,11 +5,10 @@ import { CatalogStore } from "../catalog/store";
 import type { Clock } from "../clock";
 import { limiterOf } from "../limiter/stub";
 import { REQUEST_RETENTION_DAYS } from "../metering/requests";
-import { problem } from "../problems";
 import { jsonAnswer, problemResponses, router } from "../routes";
 import { requestRowOf } from "../simulation/rows";
 import { TenantStore } from "../tenants/store";
-import { tenantAuth } from "../tenant-api/quote";
+import { checkedCaller, tenantAuth } from "../tenant-api/quote";
 import { recommend, RECOMMENDATION_CODES, type Recommendation } from "./recommend";
 
 const DAY_MS = 86_400_000;
@@ -76,9 +75,7 @@ export const adminAdviceRoutes = adminRouter.openapi(adminRoute, async (c) => {
 const ownRouter = router();
 ownRouter.use("/recommendations", tenantAuth);
 export const ownAdviceRoutes = ownRouter.openapi(ownRoute, async (c) => {
-  const { tenantId, keyId } = c.get("principal");
-  const denied = await limiterOf(c.env, tenantId).checkKey(keyId);
-  if (denied) throw problem(denied.code, { detail: denied.detail });
+  const tenantId = await checkedCaller(c);
   const tenant = await new TenantStore(c.env, c.get("clock")).get(tenantId);
   return c.json(await recommendationsOf(c.env, c.get("clock"), tenant), 200);
 });

@@ -5,13 +5,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { recordAudit } from "../audit/log";
 import type { AppEnv } from "../env";
-import { limiterOf } from "../limiter/stub";
 import { Grant, GrantRequest } from "../partners/schema";
 import { GrantStore, type GrantRead } from "../partners/store";
 import { problem } from "../problems";
 import { jsonAnswer, jsonBody, problemContent, problemResponses, router } from "../routes";
 import { emitEvents, grantUpdated } from "../webhooks/emit";
-import { tenantAuth } from "./quote";
+import { checkedCaller, tenantAuth } from "./quote";
 
 const idParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) });
 const forbidden403 = { 403: { description: "the caller's key is revoked, or its tenant suspended", content: problemContent } } as const;
@@ -56,13 +55,7 @@ const revokeOwnGrant = createRoute({
   responses: { 204: { description: "revoked" }, ...problemResponses, ...forbidden403 },
 });
 
-/** The caller's key and tenant are checked by its own limiter (revoked, expired, suspended), as on the request path. */
-async function caller(c: Context<AppEnv>): Promise<string> {
-  const { tenantId, keyId } = c.get("principal");
-  const denied = await limiterOf(c.env, tenantId).checkKey(keyId);
-  if (denied) throw problem(denied.code, { detail: denied.detail });
-  return tenantId;
-}
+const caller = checkedCaller;
 
 const store = (c: Context<AppEnv>) => new GrantStore(c.env, c.get("clock"));
 

@@ -108,6 +108,17 @@ export const tenantAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/**
+ * The caller's key and tenant as the request path checks them: by its own limiter (revoked,
+ * expired, suspended). Tenant endpoints that act or read call this before anything else.
+ */
+export async function checkedCaller(c: Context<AppEnv>): Promise<string> {
+  const { tenantId, keyId } = c.get("principal");
+  const denied = await limiterOf(c.env, tenantId).checkKey(keyId);
+  if (denied) throw problem(denied.code, { detail: denied.detail });
+  return tenantId;
+}
+
 /** A described request is small: its body is limited like the admin API's (issue 8, row 7). */
 export const QUOTE_BODY_LIMIT = 1024 * 1024;
 

@@ -1,12 +1,10 @@
 // GET /_tollgate/statement: the caller's own statement of a period (CONTRACT §7) — a partner's
 // earnings from the calls it made for its customers, and what it pays as payer.
 import { createRoute, z } from "@hono/zod-openapi";
-import { limiterOf } from "../limiter/stub";
 import { flushUsage } from "../metering/read-your-writes";
 import { PeriodQuery, statementsOf, StatementSchema } from "../metering/statements";
-import { problem } from "../problems";
 import { jsonAnswer, problemResponses, router } from "../routes";
-import { tenantAuth } from "./quote";
+import { checkedCaller, tenantAuth } from "./quote";
 
 const ownStatement = createRoute({
   operationId: "getOwnStatement",
@@ -22,9 +20,7 @@ const statementRouter = router();
 statementRouter.use("/statement", tenantAuth);
 
 export const ownStatementRoutes = statementRouter.openapi(ownStatement, async (c) => {
-  const { tenantId, keyId } = c.get("principal");
-  const denied = await limiterOf(c.env, tenantId).checkKey(keyId);
-  if (denied) throw problem(denied.code, { detail: denied.detail });
+  const tenantId = await checkedCaller(c);
   const { period } = c.req.valid("query");
   await flushUsage(c.env, tenantId, { withCustomers: true });
   const found = (await statementsOf(c.env.DB, period, tenantId)).items[0];
