@@ -10,6 +10,7 @@ import type { Attribution, ReportedUnits } from "../limiter/protocol";
 import { limiterOf } from "../limiter/stub";
 import { flushUsage } from "../metering/read-your-writes";
 import { MAX_COUNTED_UNITS } from "../pricing/bounds";
+import type { UsageRequestRow } from "../metering/requests";
 import { jsonAnswer, jsonBody, problemContent, problemResponses, router } from "../routes";
 
 /** How far back a report's time may lie (CONTRACT §11 LATE_USAGE_DAYS), and how far ahead. */
@@ -52,16 +53,7 @@ const reportRoute = createRoute({
   responses: { 200: jsonAnswer(ReportAnswer, "what became of each event"), ...problemResponses, 403: { description: "forbidden: the token lacks the `report` scope", content: problemContent } },
 });
 
-interface RequestRow {
-  tenant: string;
-  request_id: string;
-  at: number;
-  surface: string;
-  actor: string;
-  payer: string;
-  signals: number;
-  catalog_version: number | null;
-}
+type RequestRow = Pick<UsageRequestRow, "tenant" | "request_id" | "at" | "surface" | "actor" | "payer" | "signals" | "catalog_version">;
 
 async function requestRows(db: D1Database, ids: string[]): Promise<Map<string, RequestRow>> {
   const found = new Map<string, RequestRow>();

@@ -7,6 +7,7 @@
 // `tollgate.usage.reported` with that id, so a report counted once is one event.
 // Built with the `cloudevents` SDK, which validates each event against the spec as it is made.
 import { z } from "@hono/zod-openapi";
+import type { UsageRequestRow } from "./requests";
 import { CloudEvent } from "cloudevents";
 import { formatMoney } from "../pricing/money";
 
@@ -31,18 +32,20 @@ export const RequestEventData = z
   .openapi("RequestEventData");
 export type RequestEventData = z.infer<typeof RequestEventData>;
 
-export const RequestCloudEvent = z
-  .object({
+/** A structured CloudEvent (spec 1.0) of one `type` around its `data`: the envelope both kinds share. */
+const cloudEvent = <T extends string, D extends z.ZodType>(type: T, idMeaning: string, timeMeaning: string, data: D) =>
+  z.object({
     specversion: z.literal("1.0"),
-    type: z.literal(REQUEST_EVENT_TYPE),
+    type: z.literal(type),
     source: z.string(),
-    id: z.string().openapi({ description: "the request id (Tollgate-Request-Id)" }),
+    id: z.string().openapi({ description: idMeaning }),
     subject: z.string().openapi({ description: "the tenant" }),
-    time: z.string().openapi({ description: "RFC 3339: when the request was admitted" }),
+    time: z.string().openapi({ description: timeMeaning }),
     datacontenttype: z.literal("application/json"),
-    data: RequestEventData,
-  })
-  .openapi("RequestCloudEvent");
+    data,
+  });
+
+export const RequestCloudEvent = cloudEvent(REQUEST_EVENT_TYPE, "the request id (Tollgate-Request-Id)", "RFC 3339: when the request was admitted", RequestEventData).openapi("RequestCloudEvent");
 export type RequestCloudEvent = z.infer<typeof RequestCloudEvent>;
 
 export const ReportedEventData = z
@@ -57,36 +60,13 @@ export const ReportedEventData = z
   .openapi("ReportedEventData");
 export type ReportedEventData = z.infer<typeof ReportedEventData>;
 
-export const ReportedCloudEvent = z
-  .object({
-    specversion: z.literal("1.0"),
-    type: z.literal(REPORTED_EVENT_TYPE),
-    source: z.string(),
-    id: z.string().openapi({ description: "`report:` + the reporter's event id" }),
-    subject: z.string().openapi({ description: "the tenant" }),
-    time: z.string().openapi({ description: "RFC 3339: the report's `time` (the hour its units count in)" }),
-    datacontenttype: z.literal("application/json"),
-    data: ReportedEventData,
-  })
-  .openapi("ReportedCloudEvent");
+export const ReportedCloudEvent = cloudEvent(REPORTED_EVENT_TYPE, "`report:` + the reporter's event id", "RFC 3339: the report's `time` (the hour its units count in)", ReportedEventData).openapi("ReportedCloudEvent");
 export type ReportedCloudEvent = z.infer<typeof ReportedCloudEvent>;
 
 export const UsageCloudEvent = z.union([RequestCloudEvent, ReportedCloudEvent]);
 export type UsageCloudEvent = z.infer<typeof UsageCloudEvent>;
 
-interface RequestRow {
-  tenant: string;
-  request_id: string;
-  at: number;
-  surface: string;
-  actor: string;
-  payer: string;
-  units: number;
-  cost: number;
-  incentives: string | null;
-  outcome: string;
-  origin: string | null;
-}
+type RequestRow = Pick<UsageRequestRow, "tenant" | "request_id" | "at" | "surface" | "actor" | "payer" | "units" | "cost" | "incentives" | "outcome"> & { origin: string | null };
 
 export interface EventsFilter {
   tenant?: string | undefined;

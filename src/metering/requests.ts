@@ -3,6 +3,26 @@
 // watermark-guarded flush batch as the rollups, so exactly once. One statement per batch.
 import type { UsageEvent } from "./rollup";
 
+/** A row of `usage_requests` as D1 answers it (migrations 0008, 0013); readers pick the columns they need. */
+export interface UsageRequestRow {
+  tenant: string;
+  request_id: string;
+  at: number;
+  surface: string;
+  actor: string;
+  payer: string;
+  outcome: string;
+  status: number;
+  reason: string | null;
+  units: number;
+  cost: number;
+  savings: number;
+  incentives: string | null;
+  signals: number;
+  catalog_version: number | null;
+  origin_request: string | null;
+}
+
 /** Per-request rows live this long (days); rollups keep the totals for good. */
 export const REQUEST_RETENTION_DAYS = 7;
 

@@ -1,26 +1,13 @@
 // Reading `usage_requests` rows (migration 0008) for the simulation and advice, in the order each
 // tenant's limiter recorded them: a tenant's rows are inserted by its one flush at a time, in the
 // order of its usage events, and a later correction updates a row in place — so rowid is that order.
+import type { UsageRequestRow } from "../metering/requests";
 import type { RequestRow } from "./simulate";
 
 /** More rows than a Worker should hold at once: the caller is asked to narrow the window or the tenants. */
 export const MAX_SIMULATED_ROWS = 200_000;
 
-interface Row {
-  tenant: string;
-  request_id: string;
-  at: number;
-  surface: string;
-  actor: string;
-  payer: string;
-  outcome: string;
-  status: number;
-  reason: string | null;
-  units: number;
-  cost: number;
-  incentives: string | null;
-  signals: number;
-}
+type Row = Pick<UsageRequestRow, "tenant" | "request_id" | "at" | "surface" | "actor" | "payer" | "outcome" | "status" | "reason" | "units" | "cost" | "incentives" | "signals">;
 
 export const requestRowOf = (r: Row): RequestRow => ({
   tenant: r.tenant,
