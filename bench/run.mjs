@@ -34,6 +34,8 @@ const params = {
   reportSenders: Number(process.env.BENCH_REPORT_SENDERS ?? 4),
   /** Events/s of the steady report stream that runs beside the strict scenario. */
   reportBesideRate: Number(process.env.BENCH_REPORT_BESIDE_RATE ?? 2000),
+  /** What to run: any of `hot`, `tenants`, `reports` (comma-separated); all of them by default. */
+  only: (process.env.BENCH_ONLY ?? "hot,tenants,reports").split(",").map((s) => s.trim()).filter(Boolean),
 };
 const RESULTS = "bench/results/latest.json";
 
@@ -250,10 +252,11 @@ async function main() {
   const failed = [];
   const bench = { params, roots, cores: report.machine.cores, targets, limiterCalls, log, failed };
   for (const scenario of scenarios) {
+    if (!params.only.includes(scenario.id)) continue;
     report.scenarios[scenario.id] = { title: scenario.title, tenants: scenario.keys.length, ...(await runScenario(bench, scenario)) };
   }
 
-  if (reported) {
+  if (reported && params.only.includes("reports")) {
     const reportToken = await admin("POST", "/tokens", { name: "bench-reporter", scopes: ["report"] }, { allowRefusal: true });
     if (reportToken.ok) {
       report.reports = await runReports({
