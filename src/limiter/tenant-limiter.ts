@@ -55,6 +55,12 @@ export type * from "./protocol";
 
 /** Usage events are flushed to the D1 rollups this long after they are recorded (at most). */
 export const FLUSH_DELAY_MS = 5_000;
+/**
+ * The tenant's KV usage summary is rewritten at most this often by the limiter's own flushes (a
+ * D1 query and a KV write each, issue 15: with many quiet tenants they cost more than the
+ * flushes), and by every flush a usage read asks for.
+ */
+export const SUMMARY_EVERY_MS = 60_000;
 const FLUSH_BATCH = 500;
 /** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §6 USAGE_EVENT_DAYS default). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
@@ -88,6 +94,12 @@ export class TenantLimiter extends DurableObject<Env> {
   private nextAlarm: number | null | undefined = undefined;
   /** The flush under way, if any (see flush). */
   private flushing: Promise<unknown> = Promise.resolve();
+  /**
+   * When the KV usage summary was last written by this instance, and whether flushes have moved
+   * usage since (kept in `meta` too, so a restart does not leave the summary behind for good).
+   */
+  private summaryWrittenAt = 0;
+  private summaryStale = false;
   /** The tenant and its keys, held in memory; every write goes through this object. */
   private tenant: TenantState | null = null;
   private keys = new Map<string, { expiresAt: number | null; revokedAt: number | null }>();
@@ -116,6 +128,7 @@ export class TenantLimiter extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
+      this.summaryStale = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'summary_stale'").toArray()[0]?.value === 1;
       const row = this.sql.exec<{ body: string }>("SELECT body FROM tenant").toArray()[0];
       this.tenant = row ? { revision: 0, ...(JSON.parse(row.body) as Omit<TenantState, "revision">) } : null;
       for (const k of this.sql.exec<{ id: string; expires_at: number | null; revoked_at: number | null }>("SELECT * FROM keys")) {
@@ -511,7 +524,7 @@ export class TenantLimiter extends DurableObject<Env> {
     this.admissions.expire(now);
     this.leases.expire(now);
     this.persistRefusals();
-    await this.flush();
+    await this.flush({ summary: "when-due" });
     this.alerts.checkQuotas(this.currentPolicies(), (surface, periodStart) => this.counters.quotaCounter(surface, periodStart), now);
     const outboxRetry = await this.handOverEvents();
     this.alerts.purge(now);
@@ -531,6 +544,7 @@ export class TenantLimiter extends DurableObject<Env> {
       this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
       ((at) => (at === null ? null : at + EVENT_RETENTION_MS + HOUR_MS))(next("SELECT MIN(hour) AS at FROM usage_history")),
       outboxRetry ? now + OUTBOX_RETRY_MS : null,
+      this.summaryStale && this.tenant ? this.summaryWrittenAt + SUMMARY_EVERY_MS : null,
     ].filter((at): at is number => at !== null);
     if (candidates.length > 0) await this.ensureAlarm(Math.max(now + 1, Math.min(...candidates)));
   }
@@ -538,17 +552,18 @@ export class TenantLimiter extends DurableObject<Env> {
   /**
    * Moves every unflushed usage event into the D1 rollups (exactly once, see metering/flush.ts)
    * and refreshes the tenant's current-period summary in KV. Usage reads call this first, so
-   * they include every request answered before them.
+   * they include every request answered before them (and the summary is rewritten for them);
+   * the alarm's own flushes rewrite it at most every SUMMARY_EVERY_MS.
    */
-  async flush(): Promise<{ flushed: number }> {
+  async flush(options: { summary: "always" | "when-due" } = { summary: "always" }): Promise<{ flushed: number }> {
     // One flush at a time per limiter: a usage read and the alarm would otherwise write the same
     // events twice to D1 (harmless, the watermark refuses the second, but wasted work).
-    const run = this.flushing.then(() => this.flushPending());
+    const run = this.flushing.then(() => this.flushPending(options.summary));
     this.flushing = run.catch(() => undefined);
     return run;
   }
 
-  private async flushPending(): Promise<{ flushed: number }> {
+  private async flushPending(summary: "always" | "when-due"): Promise<{ flushed: number }> {
     const tenant = this.tenant;
     if (!tenant) return { flushed: 0 };
     this.persistRefusals();
@@ -571,11 +586,23 @@ export class TenantLimiter extends DurableObject<Env> {
           watermark,
         );
         compactThrough(this.sql, watermark);
+        this.markSummary(true);
       });
       flushed += events.filter((e) => e.seq <= watermark).length;
     }
-    if (flushed > 0) await writeUsageSummary(this.env, tenant.id, this.clock.now());
+    const now = this.clock.now();
+    if (this.summaryStale && (summary === "always" || now - this.summaryWrittenAt >= SUMMARY_EVERY_MS)) {
+      await writeUsageSummary(this.env, tenant.id, now);
+      this.summaryWrittenAt = now;
+      this.markSummary(false);
+    }
     return { flushed };
+  }
+
+  private markSummary(stale: boolean): void {
+    if (this.summaryStale === stale) return;
+    this.sql.exec("INSERT INTO meta (name, value) VALUES ('summary_stale', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", stale ? 1 : 0);
+    this.summaryStale = stale;
   }
 
   // ---- operators' views -------------------------------------------------------------------------

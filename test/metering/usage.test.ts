@@ -194,6 +194,40 @@ describe("period boundaries", () => {
   });
 });
 
+describe("the KV usage summary (currentPeriod)", () => {
+  const summaryOf = async (tenant: string) => env.CACHE.get<{ writtenAt: string; surfaces: RollupRow[] }>(`usage:${tenant}:2026-03`, "json");
+  const unitsIn = (s: { surfaces: RollupRow[] } | null) => (s ? s.surfaces.reduce((n, r) => n + r.units, 0) : null);
+
+  it("is rewritten by the limiter's own flushes at most once a minute, by every usage read, and after a restart", async () => {
+    const { key } = await tenantWithKey({ id: "summary", plan: "p" });
+    const clock = new ManualClock(Date.parse("2026-03-10T12:00:00Z"));
+    await setLimiterClock("summary", clock);
+    const item = async () => (await call(key, "/items", { method: "POST", body: JSON.stringify({ items: [1] }) })).arrayBuffer();
+
+    await item();
+    expect(await runDurableObjectAlarm(limiter("summary"))).toBe(true);
+    expect(unitsIn(await summaryOf("summary"))).toBe(1); // the first flush writes it
+
+    await item();
+    clock.advance(10_000);
+    await runDurableObjectAlarm(limiter("summary"));
+    expect(unitsIn(await summaryOf("summary"))).toBe(1); // flushed, but the summary is not due yet
+    expect(totals(await usage("summary", "month")).units).toBe(2);
+    expect(unitsIn(await summaryOf("summary"))).toBe(2); // a usage read flushes and rewrites it
+
+    await item();
+    clock.advance(5_000);
+    await runDurableObjectAlarm(limiter("summary"));
+    expect(unitsIn(await summaryOf("summary"))).toBe(2);
+    // The limiter restarts before the summary is due: the new instance still knows it is behind.
+    await evictDurableObject(limiter("summary"));
+    await setLimiterClock("summary", clock);
+    clock.advance(60_000);
+    await runInDurableObject(limiter("summary"), (instance: TenantLimiter) => instance.alarm());
+    expect(unitsIn(await summaryOf("summary"))).toBe(3);
+  });
+});
+
 describe("isolation", () => {
   it("a tenant key reads only its own rows, whatever the query says", async () => {
     const a = await tenantWithKey({ id: "iso-a", plan: "p" });
