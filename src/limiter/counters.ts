@@ -99,6 +99,15 @@ export class AdmissionCounters {
     const counter = this.quotaCounter(surface, periodStart);
     counter.used = Math.max(0, counter.used + used);
     counter.reserved = Math.max(0, counter.reserved + reserved);
+    this.writeQuota(surface, periodStart, counter);
+  }
+
+  /**
+   * Writes a counter the caller moved in memory (inside its transaction), and keeps it: a caller
+   * moving many counters holds them itself, since this cache may drop them meanwhile.
+   */
+  writeQuota(surface: string, periodStart: number, counter: QuotaCounter): void {
+    this.quotas.set(`${surface}\u0000${periodStart}`, counter);
     this.sql.exec(
       "INSERT INTO quotas (surface, period_start, used, reserved) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET used = excluded.used, reserved = excluded.reserved",
       surface,

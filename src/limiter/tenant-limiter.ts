@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "../clock";
 import { problemStatus } from "../problems";
 import { chargeFor } from "../pricing/charge";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
-import { decide, LIMIT_CODES, limitRefusals } from "./decide";
+import { decide, LIMIT_CODES, limitRefusals, type QuotaCounter } from "./decide";
 import { REPORT_GRACE_MS } from "./leases";
 import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./policy";
 import type {
@@ -46,7 +46,7 @@ import { delegate, grantFor, ownCallRefusal, type Delegation } from "./delegatio
 import { AlertBook } from "./alerts";
 import { periodBounds } from "./quota-period";
 import { emitEvents } from "../webhooks/emit";
-import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, type EventRow } from "./usage-log";
+import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, recordEvents, type EventRow, type NewEvent } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
 export type * from "./protocol";
@@ -446,13 +446,24 @@ export class TenantLimiter extends DurableObject<Env> {
     const result: ReportResult = { accepted: [], duplicates: [] };
     if (!tenant || tenant.deleted) return result;
     this.ctx.storage.transactionSync(() => {
-      for (const r of req.reports) {
-        const terms = req.terms[r.surface];
-        if (!terms) continue;
-        if (this.sql.exec("INSERT OR IGNORE INTO reports_seen (id, at) VALUES (?, ?)", r.id, now).rowsWritten === 0) {
+      const known = req.reports.filter((r) => req.terms[r.surface] !== undefined);
+      // One statement claims every id: those it inserted are new, any other is a duplicate (of
+      // an earlier report, or of an earlier event in this batch).
+      const fresh = new Set(
+        this.sql
+          .exec<{ id: string }>("INSERT OR IGNORE INTO reports_seen (id, at) SELECT value, ? FROM json_each(?) RETURNING id", now, JSON.stringify(known.map((r) => r.id)))
+          .toArray()
+          .map((row) => row.id),
+      );
+      const events: NewEvent[] = [];
+      // The quota counters this batch moves, held here until they are written once each below.
+      const moved = new Map<string, { surface: string; periodStart: number; counter: QuotaCounter }>();
+      for (const r of known) {
+        if (!fresh.delete(r.id)) {
           result.duplicates.push(r.id);
           continue;
         }
+        const terms = req.terms[r.surface]!;
         const limitsPolicy = effectivePolicy(tenant, r.surface, terms);
         // A customer-paid delegated call earns its partner the share of the grant in force now.
         const grant = r.attribution && r.attribution.payer !== r.attribution.actor ? grantFor(this.grants.values(), r.attribution.actor, r.surface, now) : null;
@@ -462,14 +473,17 @@ export class TenantLimiter extends DurableObject<Env> {
         const policy = partnerPolicy ? { ...limitsPolicy, rule: partnerPolicy.rule, incentives: partnerPolicy.incentives, price: partnerPolicy.price } : limitsPolicy;
         let position = 0;
         let periodStart: number | null = null;
+        let counter: QuotaCounter | null = null;
         if (limitsPolicy.quota) {
           periodStart = periodBounds(limitsPolicy.quota.period, r.time).start;
-          const counter = this.counters.quotaCounter(r.surface, periodStart);
+          const id = `${r.surface}\u0000${periodStart}`;
+          counter = moved.get(id)?.counter ?? null;
+          if (!counter) moved.set(id, { surface: r.surface, periodStart, counter: (counter = this.counters.quotaCounter(r.surface, periodStart)) });
           position = counter.used + counter.reserved;
         }
         const charge = chargeFor(policy, r.units, position, { idempotencyKey: ((r.signals ?? 0) & 2) !== 0, notModified: false });
-        if (periodStart !== null) this.counters.addToQuota(r.surface, periodStart, charge.units, 0);
-        recordEvent(this.sql, {
+        if (counter) counter.used += charge.units;
+        events.push({
           at: r.time,
           requestId: `report:${r.id}`,
           surface: r.surface,
@@ -486,6 +500,8 @@ export class TenantLimiter extends DurableObject<Env> {
         });
         result.accepted.push(r.id);
       }
+      recordEvents(this.sql, events);
+      for (const { surface, periodStart, counter } of moved.values()) this.counters.writeQuota(surface, periodStart, counter);
     });
     if (result.accepted.length > 0) await this.afterEvent(undefined);
     return result;
