@@ -2,14 +2,16 @@
 // src/gateway/index.ts) for one (tenant, key, surface): the holding, the one lease request in
 // flight that other requests wait for, and when a lease's report leaves: a done lease (replaced
 // or ended) posts its report to the outbox once its last request ended, and the next lease
-// request carries the outbox; what is still there when a lease's timer fires goes on its own. Each method mirrors the
+// request carries the outbox; what is still there REPORT_CARRY_MS after the lease's timer found
+// its last request ended goes on its own. Each method mirrors the
 // function of the same name; if those change, this must follow.
 //
 // `pending` (requests served from a lease whose answer has not ended) is kept as `busyUntil`, the
 // end of the latest such answer: pending > 0 exactly while now < busyUntil.
 
 export const REPORT_POLL_MS = 50; // reportWhenDone polls every 50 ms …
-export const REPORT_WAIT_MAX_MS = 10_000; // … for at most 10 s
+export const REPORT_WAIT_MAX_MS = 10_000; // … for at most 10 s …
+export const REPORT_CARRY_MS = 1_000; // … then leaves the report this long for a lease request to carry
 
 export class IsolateModel {
   constructor(generation) {
@@ -93,10 +95,14 @@ export class IsolateModel {
     this.outbox = [...reports, ...this.outbox];
   }
 
-  /** reportWhenDone, after its sleeps (the lease ended and its last request ended): what is left in the outbox. */
-  reportWhenDone(h, now) {
+  /** reportWhenDone, once the lease ended and its last request ended: its report is posted. */
+  leaseDone(h, now) {
     this.retire(h, now);
     this.postEnded(now);
+  }
+
+  /** reportWhenDone, REPORT_CARRY_MS later: what is left in the outbox. */
+  reportWhenDone() {
     const reports = this.outbox;
     this.outbox = [];
     return reports.length > 0 ? reports : undefined;

@@ -1,7 +1,7 @@
 // One configuration, simulated: N isolates × one tenant's limiter, on a virtual clock (ms), as a
 // discrete-event loop. What it measures is described in simulate-leases.mjs.
 import { EventQueue } from "./event-queue.mjs";
-import { IsolateModel, REPORT_POLL_MS, REPORT_WAIT_MAX_MS } from "./isolate-model.mjs";
+import { IsolateModel, REPORT_CARRY_MS, REPORT_POLL_MS, REPORT_WAIT_MAX_MS } from "./isolate-model.mjs";
 import { LimiterModel } from "./limiter-model.mjs";
 import { exponential, randomStream } from "./random.mjs";
 import { arrivals } from "./traffic.mjs";
@@ -162,7 +162,12 @@ export function runConfiguration(config, code, graceMs) {
           queue.at(now + REPORT_POLL_MS, { ...e, waited: e.waited + REPORT_POLL_MS });
           break;
         }
-        const reports = isolate.reportWhenDone(e.h, now);
+        if (!e.posted) {
+          isolate.leaseDone(e.h, now);
+          queue.at(now + REPORT_CARRY_MS, { ...e, posted: true });
+          break;
+        }
+        const reports = isolate.reportWhenDone();
         if (reports) toLimiter(now, { type: "report", reports });
         break;
       }

@@ -136,14 +136,23 @@ export function unsend(key: string, reports: LeaseReport[]): void {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * How long a done lease's report waits in the outbox for a lease request to carry it before it is
+ * sent on its own: a key still in use asks for its next lease within moments of the last one
+ * ending, and carrying the report saves a limiter call per lease (issue 15). Well inside the
+ * limiter's REPORT_GRACE_MS (10 s).
+ */
+export const REPORT_CARRY_MS = 1_000;
+
+/**
  * Run in `waitUntil` by the request that took the lease: once the lease has ended, retires it,
- * and if its report (or any other waiting for the key) has not left with a lease request by
- * then, answers them to be sent on their own.
+ * and if its report (or any other waiting for the key) has not left with a lease request
+ * REPORT_CARRY_MS after its last request ended, answers them to be sent on their own.
  */
 export async function reportWhenDone(h: Holding, now: () => number): Promise<LeaseReport[] | undefined> {
   await sleep(Math.max(0, h.grant.expiresAt - now()));
   if (!h.retired) retire(h);
   for (let waited = 0; !h.reported && waited < 10_000; waited += 50) await sleep(50); // its last requests
+  await sleep(REPORT_CARRY_MS);
   const reports = outbox.get(h.key);
   outbox.delete(h.key);
   return reports;
