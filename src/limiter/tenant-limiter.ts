@@ -56,7 +56,7 @@ export type * from "./protocol";
 /** Usage events are flushed to the D1 rollups this long after they are recorded (at most). */
 export const FLUSH_DELAY_MS = 5_000;
 /**
- * The tenant's KV usage summary is rewritten at most this often by the limiter's own flushes (a
+ * The tenant's KV usage summary is rewritten about this often (± a quarter) by the limiter's own flushes (a
  * D1 query and a KV write each, issue 15: with many quiet tenants they cost more than the
  * flushes), and by every flush a usage read asks for.
  */
@@ -95,10 +95,10 @@ export class TenantLimiter extends DurableObject<Env> {
   /** The flush under way, if any (see flush). */
   private flushing: Promise<unknown> = Promise.resolve();
   /**
-   * When the KV usage summary was last written by this instance, and whether flushes have moved
+   * When the KV usage summary is next due from the alarm's flushes, and whether flushes have moved
    * usage since (kept in `meta` too, so a restart does not leave the summary behind for good).
    */
-  private summaryWrittenAt = 0;
+  private summaryDueAt = 0;
   private summaryStale = false;
   /** The tenant and its keys, held in memory; every write goes through this object. */
   private tenant: TenantState | null = null;
@@ -560,7 +560,7 @@ export class TenantLimiter extends DurableObject<Env> {
       this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
       ((at) => (at === null ? null : at + EVENT_RETENTION_MS + HOUR_MS))(next("SELECT MIN(hour) AS at FROM usage_history")),
       outboxRetry ? now + OUTBOX_RETRY_MS : null,
-      this.summaryStale && this.tenant ? this.summaryWrittenAt + SUMMARY_EVERY_MS : null,
+      this.summaryStale && this.tenant ? this.summaryDueAt : null,
     ].filter((at): at is number => at !== null);
     if (candidates.length > 0) await this.ensureAlarm(Math.max(now + 1, Math.min(...candidates)));
   }
@@ -607,9 +607,10 @@ export class TenantLimiter extends DurableObject<Env> {
       flushed += events.filter((e) => e.seq <= watermark).length;
     }
     const now = this.clock.now();
-    if (this.summaryStale && (summary === "always" || now - this.summaryWrittenAt >= SUMMARY_EVERY_MS)) {
+    if (this.summaryStale && (summary === "always" || now >= this.summaryDueAt)) {
       await writeUsageSummary(this.env, tenant.id, now);
-      this.summaryWrittenAt = now;
+      // ± a quarter at random: tenants that started together do not all rewrite theirs in the same second.
+      this.summaryDueAt = now + SUMMARY_EVERY_MS * (0.75 + Math.random() / 2);
       this.markSummary(false);
     }
     return { flushed };

@@ -33,7 +33,7 @@ const getOwnUsage = createRoute({
         currentPeriod: z
           .object({ tenant: z.string(), period: z.string(), writtenAt: z.string(), surfaces: z.array(RollupRowSchema) })
           .nullable()
-          .openapi({ description: "this month's rows from the tenant's KV summary, rewritten by every usage read (this one included) and by the limiter's own flushes at most once a minute" }),
+          .openapi({ description: "this month's rows from the tenant's KV summary, rewritten by every usage read (this one included) and by the limiter's own flushes about once a minute" }),
       }),
       "usage and limits",
     ),

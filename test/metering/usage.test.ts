@@ -198,7 +198,7 @@ describe("the KV usage summary (currentPeriod)", () => {
   const summaryOf = async (tenant: string) => env.CACHE.get<{ writtenAt: string; surfaces: RollupRow[] }>(`usage:${tenant}:2026-03`, "json");
   const unitsIn = (s: { surfaces: RollupRow[] } | null) => (s ? s.surfaces.reduce((n, r) => n + r.units, 0) : null);
 
-  it("is rewritten by the limiter's own flushes at most once a minute, by every usage read, and after a restart", async () => {
+  it("is rewritten by the limiter's own flushes about once a minute, by every usage read, and after a restart", async () => {
     const { key } = await tenantWithKey({ id: "summary", plan: "p" });
     const clock = new ManualClock(Date.parse("2026-03-10T12:00:00Z"));
     await setLimiterClock("summary", clock);
