@@ -8,11 +8,19 @@ export function isMoney(value: string): boolean {
   return DECIMAL.test(value);
 }
 
+/** Prices parsed before: a plan's few prices are parsed on every charge (issue 15). */
+const parsed = new Map<string, bigint>();
+
 /** "0.001" → 1000n, exact for any length. Throws on anything that is not a non-negative decimal with ≤ 6 decimals. */
 export function parseMoneyExact(value: string): bigint {
+  const known = parsed.get(value);
+  if (known !== undefined) return known;
   const match = DECIMAL.exec(value);
   if (!match) throw new RangeError(`not a money amount: ${value}`);
-  return BigInt(match[1]!) * BigInt(MICROS_PER_UNIT) + BigInt((match[2] ?? "").padEnd(6, "0"));
+  const micros = BigInt(match[1]!) * BigInt(MICROS_PER_UNIT) + BigInt((match[2] ?? "").padEnd(6, "0"));
+  if (parsed.size >= 1_000) parsed.clear();
+  parsed.set(value, micros);
+  return micros;
 }
 
 /** "0.001" → 1000. Throws on a malformed amount or one beyond Number.MAX_SAFE_INTEGER micro-units. */
