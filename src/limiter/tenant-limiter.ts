@@ -46,7 +46,7 @@ import { delegate, grantFor, ownCallRefusal, type Delegation } from "./delegatio
 import { AlertBook } from "./alerts";
 import { periodBounds } from "./quota-period";
 import { emitEvents } from "../webhooks/emit";
-import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, recordEvents, type EventRow, type NewEvent } from "./usage-log";
+import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, recordEvents, unflushedEvents, type EventRow, type NewEvent } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
 export type * from "./protocol";
@@ -72,6 +72,8 @@ export const REFUSAL_RATE = { limit: 20, window: 1, burst: 100 } as const;
 
 /** Refunds are remembered this long, so a refund retried after a lost answer counts once. */
 const REFUND_MEMORY_MS = 24 * 60 * 60 * 1000;
+/** A report arriving while this many usage events wait for the flush waits for it first (issue 14). */
+export const REPORT_BACKLOG_EVENTS = 10_000;
 /** Report ids are remembered this long (CONTRACT §11 LATE_USAGE_DAYS, 35), past the oldest time a report may carry. */
 export const LATE_USAGE_MS = 35 * 24 * 60 * 60 * 1000;
 /** A hand-over of governance events the hub did not take is tried again this much later. */
@@ -441,6 +443,9 @@ export class TenantLimiter extends DurableObject<Env> {
    */
   async report(req: ReportRequest): Promise<ReportResult> {
     this.calls.report++;
+    // Backpressure: a reporter faster than the flush to D1 waits for it, so a flood of reports
+    // never leaves a backlog that the next minutes' flushes (and every tenant beside) pay for.
+    if (unflushedEvents(this.sql) >= REPORT_BACKLOG_EVENTS) await this.flush({ summary: "when-due" });
     const now = this.clock.now();
     const tenant = this.tenant;
     const result: ReportResult = { accepted: [], duplicates: [] };

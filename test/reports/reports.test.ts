@@ -3,6 +3,7 @@
 // event is rejected with its code while the others count; the `report` scope reaches nothing else.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { REPORT_BACKLOG_EVENTS, type TenantLimiter } from "../../src/limiter/tenant-limiter";
 import { createAdminToken } from "../support/admin-tokens";
 import { admin, adminOk, call, expectProblem, loadCatalog, send, tenantWithKey } from "../support/http";
 
@@ -16,6 +17,7 @@ beforeAll(async () => {
       exports: { routes: ["POST /v1/exports"], meter: { unit: "row", count: { from: "reported" } } },
       sync: { routes: ["GET /v1/sync/*"], meter: { unit: "byte", count: { from: "reported" } } },
       plain: { routes: ["GET /plain"] },
+      "plain-reported": { routes: ["POST /v1/jobs"], meter: { unit: "row", count: { from: "reported" } } },
     },
     plans: {
       p: {
@@ -23,6 +25,7 @@ beforeAll(async () => {
           exports: { rule: "metered", price: { unit: "0.001", overage: "0.002" }, quota: { limit: 1000, period: "day", overage: "bill" } },
           sync: { rule: "metered", price: { unit: "0.5", per: 1_000_000 }, quota: { limit: 5000, period: "month", overage: "block" } },
           plain: { rule: "metered", price: { unit: "0.01" } },
+          "plain-reported": { rule: "metered", price: { unit: "0.001" } },
         },
         incentives: { "idempotency-key": 0.5, batch: { minUnits: 10000, multiplier: 0.9 } },
       },
@@ -137,6 +140,24 @@ describe("reported units", () => {
     expect(answers.reduce((n, a) => n + a.accepted, 0)).toBe(1);
     expect(answers.flatMap((a) => a.duplicates)).toEqual(["same", "same"]);
     expect((await adminOk<Row[]>("GET", "/usage?tenant=rep-e&granularity=month"))[0]).toMatchObject({ reported: 10 });
+  });
+});
+
+describe("a flood of reports", () => {
+  it(`waits for the flush once ${REPORT_BACKLOG_EVENTS} events are unflushed: the backlog stays bounded, nothing is lost`, async () => {
+    await tenantWithKey({ id: "rep-flood", plan: "p" });
+    const batches = REPORT_BACKLOG_EVENTS / 1000 + 3;
+    for (let b = 0; b < batches; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ id: `flood:${b}:${i}`, units: 1, tenant: "rep-flood", surface: "plain-reported" }));
+      expect((await reportOk(events)).accepted).toBe(1000);
+    }
+    // No alarm ran and nothing read usage: only the reports themselves can have flushed.
+    const flushed = await env.DB.prepare("SELECT COALESCE(SUM(reported), 0) AS n FROM usage_rollups WHERE tenant = 'rep-flood' AND granularity = 'month'").first<{ n: number }>();
+    expect(flushed!.n).toBeGreaterThanOrEqual(batches * 1000 - REPORT_BACKLOG_EVENTS);
+    const stats = await (env.LIMITER as DurableObjectNamespace<TenantLimiter>).getByName("rep-flood").stats();
+    expect(stats.storage.rows.usage_events).toBeLessThanOrEqual(REPORT_BACKLOG_EVENTS + 1000);
+    const rows = await adminOk<Row[]>("GET", "/usage?tenant=rep-flood&granularity=month");
+    expect(rows.reduce((n, r) => n + r.reported, 0)).toBe(batches * 1000);
   });
 });
 
