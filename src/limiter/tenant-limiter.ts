@@ -9,7 +9,7 @@ import { systemClock, type Clock } from "../clock";
 import { problemStatus } from "../problems";
 import { chargeFor } from "../pricing/charge";
 import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
-import { decide, LIMIT_CODES, limitRefusals, type QuotaCounter } from "./decide";
+import { decide, LIMIT_CODES, limitRefusals } from "./decide";
 import { REPORT_GRACE_MS } from "./leases";
 import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./policy";
 import type {
@@ -34,6 +34,7 @@ import type {
   TenantState,
   TenantWrite,
 } from "./protocol";
+import { acceptReports } from "./reports";
 import { migrate } from "./schema";
 import { flushToD1 } from "../metering/flush";
 import { rollUp } from "../metering/rollup";
@@ -42,11 +43,10 @@ import { requestDeltas } from "../metering/requests";
 import { AdmissionCounters } from "./counters";
 import { LeaseBook, UNREPORTED_KEPT_MS } from "./lease-book";
 import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
-import { delegate, grantFor, ownCallRefusal, type Delegation } from "./delegation";
+import { delegate, ownCallRefusal, type Delegation } from "./delegation";
 import { AlertBook } from "./alerts";
-import { periodBounds } from "./quota-period";
 import { emitEvents } from "../webhooks/emit";
-import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, recordEvents, unflushedEvents, type EventRow, type NewEvent } from "./usage-log";
+import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, unflushedEvents, type EventRow } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
 export type * from "./protocol";
@@ -439,75 +439,17 @@ export class TenantLimiter extends DurableObject<Env> {
    * plan now and the originating request's incentives (the payer's plan for a partner-paid call),
    * counted in the quota period of its time and never refused — units past the quota are charged
    * the overage price, and with `overage: block` the next requests are refused. Idempotent by
-   * the reporter's id for LATE_USAGE_DAYS. One transaction for the batch.
+   * the reporter's id for LATE_USAGE_DAYS. One transaction for the batch (reports.ts).
    */
   async report(req: ReportRequest): Promise<ReportResult> {
     this.calls.report++;
     // Backpressure: a reporter faster than the flush to D1 waits for it, so a flood of reports
     // never leaves a backlog that the next minutes' flushes (and every tenant beside) pay for.
     if (unflushedEvents(this.sql) >= REPORT_BACKLOG_EVENTS) await this.flush({ summary: "when-due" });
-    const now = this.clock.now();
     const tenant = this.tenant;
-    const result: ReportResult = { accepted: [], duplicates: [] };
-    if (!tenant || tenant.deleted) return result;
-    this.ctx.storage.transactionSync(() => {
-      const known = req.reports.filter((r) => req.terms[r.surface] !== undefined);
-      // One statement claims every id: those it inserted are new, any other is a duplicate (of
-      // an earlier report, or of an earlier event in this batch).
-      const fresh = new Set(
-        this.sql
-          .exec<{ id: string }>("INSERT OR IGNORE INTO reports_seen (id, at) SELECT value, ? FROM json_each(?) RETURNING id", now, JSON.stringify(known.map((r) => r.id)))
-          .toArray()
-          .map((row) => row.id),
-      );
-      const events: NewEvent[] = [];
-      // The quota counters this batch moves, held here until they are written once each below.
-      const moved = new Map<string, { surface: string; periodStart: number; counter: QuotaCounter }>();
-      for (const r of known) {
-        if (!fresh.delete(r.id)) {
-          result.duplicates.push(r.id);
-          continue;
-        }
-        const terms = req.terms[r.surface]!;
-        const limitsPolicy = effectivePolicy(tenant, r.surface, terms);
-        // A customer-paid delegated call earns its partner the share of the grant in force now.
-        const grant = r.attribution && r.attribution.payer !== r.attribution.actor ? grantFor(this.grants.values(), r.attribution.actor, r.surface, now) : null;
-        const attribution = r.attribution ? { ...r.attribution, sharePpm: grant?.sharePpm ?? 0 } : null;
-        const partner = attribution && attribution.payer === attribution.actor ? this.partners.get(attribution.actor) : undefined;
-        const partnerPolicy = partner ? effectivePolicy(partner, r.surface, terms) : null;
-        const policy = partnerPolicy ? { ...limitsPolicy, rule: partnerPolicy.rule, incentives: partnerPolicy.incentives, price: partnerPolicy.price } : limitsPolicy;
-        let position = 0;
-        let periodStart: number | null = null;
-        let counter: QuotaCounter | null = null;
-        if (limitsPolicy.quota) {
-          periodStart = periodBounds(limitsPolicy.quota.period, r.time).start;
-          const id = `${r.surface}\u0000${periodStart}`;
-          counter = moved.get(id)?.counter ?? null;
-          if (!counter) moved.set(id, { surface: r.surface, periodStart, counter: (counter = this.counters.quotaCounter(r.surface, periodStart)) });
-          position = counter.used + counter.reserved;
-        }
-        const charge = chargeFor(policy, r.units, position, { idempotencyKey: ((r.signals ?? 0) & 2) !== 0, notModified: false });
-        if (counter) counter.used += charge.units;
-        events.push({
-          at: r.time,
-          requestId: `report:${r.id}`,
-          surface: r.surface,
-          status: 0,
-          outcome: "reported",
-          units: charge.units,
-          cost: charge.cost,
-          savings: charge.savings,
-          incentives: charge.incentives,
-          catalogVersion: r.catalogVersion,
-          attribution,
-          ...(r.signals !== undefined && { signals: r.signals }),
-          ...(r.requestId !== undefined && { origin: r.requestId }),
-        });
-        result.accepted.push(r.id);
-      }
-      recordEvents(this.sql, events);
-      for (const { surface, periodStart, counter } of moved.values()) this.counters.writeQuota(surface, periodStart, counter);
-    });
+    if (!tenant || tenant.deleted) return { accepted: [], duplicates: [] };
+    const ledger = { sql: this.sql, counters: this.counters, tenant, grants: this.grants, partners: this.partners };
+    const result = this.ctx.storage.transactionSync(() => acceptReports(ledger, req, this.clock.now()));
     if (result.accepted.length > 0) await this.afterEvent(undefined);
     return result;
   }
