@@ -56,9 +56,9 @@ export type * from "./protocol";
 /** Usage events are flushed to the D1 rollups this long after they are recorded (at most). */
 export const FLUSH_DELAY_MS = 5_000;
 /**
- * The tenant's KV usage summary is rewritten about this often (± a quarter) by the limiter's own flushes (a
- * D1 query and a KV write each, issue 15: with many quiet tenants they cost more than the
- * flushes), and by every flush a usage read asks for.
+ * The tenant's KV usage summary is rewritten about this often (± a quarter) by the limiter's own
+ * flushes (a D1 query and a KV write each, issue 15: with many quiet tenants they cost more than
+ * the flushes), and by every flush a usage read asks for.
  */
 export const SUMMARY_EVERY_MS = 60_000;
 const FLUSH_BATCH = 500;
