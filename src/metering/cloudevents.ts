@@ -109,6 +109,21 @@ export async function chargedRequests(db: D1Database, f: EventsFilter): Promise<
 /** One row's CloudEvent: a charged request's, or an accepted report's. */
 export const usageEvent = (row: RequestRow): UsageCloudEvent => (row.outcome === "reported" ? reportedEvent(row) : requestEvent(row));
 
+/** A row's CloudEvent of `type` around `data`, built by the SDK, which throws a ValidationError if it breaks the spec. */
+function envelope<T>(type: string, row: RequestRow, data: T): Record<string, unknown> {
+  const event = new CloudEvent<T>({
+    specversion: "1.0",
+    type,
+    source: EVENT_SOURCE,
+    id: row.request_id,
+    subject: row.tenant,
+    time: new Date(row.at).toISOString(),
+    datacontenttype: "application/json",
+    data,
+  });
+  return event.toJSON();
+}
+
 /** One accepted report's CloudEvent; the SDK throws a ValidationError if it breaks the spec. */
 export function reportedEvent(row: RequestRow): ReportedCloudEvent {
   const data: ReportedEventData = {
@@ -119,17 +134,7 @@ export function reportedEvent(row: RequestRow): ReportedCloudEvent {
     payer: row.payer,
     ...(row.origin !== null && { requestId: row.origin }),
   };
-  const event = new CloudEvent<ReportedEventData>({
-    specversion: "1.0",
-    type: REPORTED_EVENT_TYPE,
-    source: EVENT_SOURCE,
-    id: row.request_id,
-    subject: row.tenant,
-    time: new Date(row.at).toISOString(),
-    datacontenttype: "application/json",
-    data,
-  });
-  return event.toJSON() as ReportedCloudEvent;
+  return envelope(REPORTED_EVENT_TYPE, row, data) as ReportedCloudEvent;
 }
 
 /** One request's CloudEvent; the SDK throws a ValidationError if it breaks the spec. */
@@ -142,15 +147,5 @@ export function requestEvent(row: RequestRow): RequestCloudEvent {
     actor: row.actor,
     payer: row.payer,
   };
-  const event = new CloudEvent<RequestEventData>({
-    specversion: "1.0",
-    type: REQUEST_EVENT_TYPE,
-    source: EVENT_SOURCE,
-    id: row.request_id,
-    subject: row.tenant,
-    time: new Date(row.at).toISOString(),
-    datacontenttype: "application/json",
-    data,
-  });
-  return event.toJSON() as RequestCloudEvent;
+  return envelope(REQUEST_EVENT_TYPE, row, data) as RequestCloudEvent;
 }
