@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { vi } from "vitest";
 import type { Clock } from "../../src/clock";
-import type { WebhookHub } from "../../src/webhooks/hub";
+import type { AttemptRecord, WebhookHub } from "../../src/webhooks/hub";
 import { adminOk } from "./http";
 
 export interface Received {
@@ -44,16 +44,8 @@ export interface CreatedEndpoint {
   createdAt: string;
 }
 
-export interface AttemptLog {
-  id: string;
-  event: string;
-  at: string;
-  status: number | null;
-  error?: string;
-  attempt: number;
-  durationMs: number;
-  state: "pending" | "delivered" | "failed";
-}
+/** What `GET /webhooks/:id/deliveries` answers for each attempt: the hub's own record. */
+export type AttemptLog = AttemptRecord;
 
 export const createEndpoint = (body: { url: string; events: string[]; description?: string }) => adminOk<CreatedEndpoint>("POST", "/webhooks", body, 201);
 
