@@ -46,7 +46,7 @@ import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
 import { delegate, ownCallRefusal, type Delegation } from "./delegation";
 import { AlertBook } from "./alerts";
 import { emitEvents } from "../webhooks/emit";
-import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, pendingEvents, recordEvent, unflushedEvents, type EventRow } from "./usage-log";
+import { compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, recordEvent, unflushedEvents, type EventRow } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
 export type * from "./protocol";
@@ -503,7 +503,7 @@ export class TenantLimiter extends DurableObject<Env> {
       ((at) => (at === null ? null : at + REPORT_GRACE_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state = 'open'")),
       ((at) => (at === null ? null : at + UNREPORTED_KEPT_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state != 'open'")),
       ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
-      pendingEvents(this.sql) > 0 ? now + FLUSH_DELAY_MS : null,
+      unflushedEvents(this.sql) > 0 ? now + FLUSH_DELAY_MS : null,
       this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
       ((at) => (at === null ? null : at + EVENT_RETENTION_MS + HOUR_MS))(next("SELECT MIN(hour) AS at FROM usage_history")),
       outboxRetry ? now + OUTBOX_RETRY_MS : null,

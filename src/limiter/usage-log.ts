@@ -124,14 +124,10 @@ export function flushedThrough(sql: SqlStorage): number {
   return sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'flushed_through'").toArray()[0]?.value ?? 0;
 }
 
-/** Events not yet flushed, counted from the sequence alone (no scan: what the request path may ask). */
+/** Events not yet flushed, from the sequence alone (no scan): flushed events are compacted away, and seq has no gaps. */
 export function unflushedEvents(sql: SqlStorage): number {
   const top = sql.exec<{ top: number | null }>("SELECT MAX(seq) AS top FROM usage_events").one().top;
   return top === null ? 0 : Math.max(0, top - flushedThrough(sql));
-}
-
-export function pendingEvents(sql: SqlStorage): number {
-  return sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM usage_events WHERE seq > ?", flushedThrough(sql)).one().n;
 }
 
 /**
