@@ -20,28 +20,36 @@ function unitParameters(unit: string): [string, string | DisplayString][] {
 
 const item = (name: string, params: [string, string | number | DisplayString][]): Item => [name, new Map(params) as Parameters];
 
-export function rateLimitHeaders(limits: SurfaceLimits, meter: Meter): Headers {
-  const policies: Item[] = [];
+/** RateLimit-Policy values by the limits' terms: they change only with the plan, so each is serialised once per isolate. */
+const policyValues = new Map<string, string>();
+
+function policyValue(limits: SurfaceLimits, meter: Meter, policies: () => Item[]): string {
+  const key = `${limits.rate?.limit}/${limits.rate?.window}|${limits.quota?.limit}/${limits.quota?.period}/${meter.unit}|${limits.concurrency?.limit}`;
+  let value = policyValues.get(key);
+  if (value === undefined) {
+    if (policyValues.size >= 1000) policyValues.clear();
+    policyValues.set(key, (value = serializeList(policies())));
+  }
+  return value;
+}
+
+/** The RateLimit-Policy and RateLimit headers of `limits`, set on `into` (a new Headers by default). */
+export function rateLimitHeaders(limits: SurfaceLimits, meter: Meter, into: Headers = new Headers()): Headers {
   const states: Item[] = [];
-  if (limits.rate) {
-    policies.push(item("rate", [["q", limits.rate.limit], ["w", Math.max(1, Math.ceil(limits.rate.window))]]));
-    states.push(item("rate", [["r", limits.rate.remaining], ["t", limits.rate.reset]]));
-  }
-  if (limits.quota) {
-    const w = nominalSeconds[limits.quota.period as QuotaPeriod];
-    policies.push(item("quota", [["q", limits.quota.limit], ["w", w], ...unitParameters(meter.unit)]));
-    states.push(item("quota", [["r", limits.quota.remaining], ["t", limits.quota.reset]]));
-  }
-  if (limits.concurrency) {
-    policies.push(item("concurrency", [["q", limits.concurrency.limit], ["qu", "concurrent-requests"]]));
-    states.push(item("concurrency", [["r", Math.max(0, limits.concurrency.limit - limits.concurrency.inFlight)]]));
-  }
-  const headers = new Headers();
-  if (policies.length > 0) {
-    headers.set("RateLimit-Policy", serializeList(policies));
-    headers.set("RateLimit", serializeList(states));
-  }
-  return headers;
+  if (limits.rate) states.push(item("rate", [["r", limits.rate.remaining], ["t", limits.rate.reset]]));
+  if (limits.quota) states.push(item("quota", [["r", limits.quota.remaining], ["t", limits.quota.reset]]));
+  if (limits.concurrency) states.push(item("concurrency", [["r", Math.max(0, limits.concurrency.limit - limits.concurrency.inFlight)]]));
+  if (states.length === 0) return into;
+  const policies = (): Item[] => {
+    const out: Item[] = [];
+    if (limits.rate) out.push(item("rate", [["q", limits.rate.limit], ["w", Math.max(1, Math.ceil(limits.rate.window))]]));
+    if (limits.quota) out.push(item("quota", [["q", limits.quota.limit], ["w", nominalSeconds[limits.quota.period as QuotaPeriod]], ...unitParameters(meter.unit)]));
+    if (limits.concurrency) out.push(item("concurrency", [["q", limits.concurrency.limit], ["qu", "concurrent-requests"]]));
+    return out;
+  };
+  into.set("RateLimit-Policy", policyValue(limits, meter, policies));
+  into.set("RateLimit", serializeList(states));
+  return into;
 }
 
 export interface Outcome {
@@ -69,9 +77,4 @@ export function tollgateHeaders(o: Outcome, into: Headers = new Headers()): Head
   if (o.shadow && o.shadow.length > 0) into.set("Tollgate-Shadow", o.shadow.join(", "));
   for (const [name, value] of o.lifecycle ?? []) into.set(name, value);
   return into;
-}
-
-export function mergeHeaders(target: Headers, ...sources: Headers[]): Headers {
-  for (const source of sources) source.forEach((value, name) => target.set(name, value));
-  return target;
 }

@@ -151,7 +151,7 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
       watch.marks.origin = performance.now() - originStart;
       const headers = tollgateHeaders(outcome, originHeaders(origin));
       headers.set("Tollgate-Limiter", "unavailable");
-      if (env.SERVER_TIMING !== "off") headers.set("Server-Timing", serverTiming(watch).get("Server-Timing")!);
+      if (env.SERVER_TIMING !== "off") headers.set("Server-Timing", serverTiming(watch));
       return new Response(origin.body, { status: origin.status, statusText: origin.statusText, headers });
     }
 

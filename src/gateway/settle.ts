@@ -18,7 +18,7 @@ import { responseUnits } from "../pricing/meters";
 import { problem } from "../problems";
 import { readUpTo, relay, type BodyEnd } from "./body";
 import { priceLeased, recordLeased, type Holding } from "./leases";
-import { mergeHeaders, rateLimitHeaders, tollgateHeaders, type Outcome } from "./headers";
+import { rateLimitHeaders, tollgateHeaders, type Outcome } from "./headers";
 
 /** A request served from a lease this isolate holds: no limiter call at all (CONTRACT §6). */
 export interface LeasedAdmission {
@@ -107,19 +107,16 @@ const headerPairs = (headers: Headers): string[][] => [...headers];
  * appended, not set, so that several Set-Cookie headers all reach the client.
  */
 export function originHeaders(origin: Response): Headers {
-  const headers = new Headers();
-  origin.headers.forEach((value, name) => {
-    if (!name.startsWith("tollgate-")) headers.append(name, value);
-  });
+  const headers = new Headers(origin.headers); // copied natively, every Set-Cookie with it
+  for (const name of [...headers.keys()]) if (name.startsWith("tollgate-")) headers.delete(name);
   return headers;
 }
 
-export async function settleResponse(ctx: SettleContext, origin: Response, extraHeaders?: Headers): Promise<Response> {
+export async function settleResponse(ctx: SettleContext, origin: Response, serverTiming?: string): Promise<Response> {
   const { admission, outcome } = ctx;
   const meter: Meter = admission.policy.meter;
-  const headers = originHeaders(origin);
-  mergeHeaders(headers, rateLimitHeaders(admission.limits, meter));
-  if (extraHeaders) mergeHeaders(headers, extraHeaders);
+  const headers = rateLimitHeaders(admission.limits, meter, originHeaders(origin));
+  if (serverTiming !== undefined) headers.set("Server-Timing", serverTiming);
   const signals: PatternSignals = { idempotencyKey: ctx.idempotencyKey, notModified: ctx.conditional && origin.status === 304 };
   const answer = (body: BodyInit | null) => new Response(body, { status: origin.status, statusText: origin.statusText, headers });
 

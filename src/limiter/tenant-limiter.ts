@@ -667,10 +667,6 @@ export class TenantLimiter extends DurableObject<Env> {
     return result;
   }
 
-
-
-
-
   /** The strong check of a key and its tenant (CONTRACT §3.1, §4): null when they may proceed. */
   private checkPrincipal(keyId: string, now: number): { code: RefusalCode; detail: string } | null {
     const tenant = this.tenant;
@@ -681,5 +677,4 @@ export class TenantLimiter extends DurableObject<Env> {
     if (tenant.status === "suspended") return { code: "tenant-suspended", detail: `Tenant "${tenant.id}" is suspended.` };
     return null;
   }
-
 }
