@@ -80,7 +80,7 @@ export const upsertRequests = `INSERT INTO usage_requests (tenant, request_id, a
   SELECT ?, ${field("r")}, ${field("at")}, ${field("s")}, ${field("a")}, ${field("p")}, ${field("o")}, ${field("st")}, ${field("re")},
          ${field("u")}, ${field("c")}, ${field("sv")}, ${field("i")}, ${field("sg")}, ${field("cv")}, ${field("og")}
   FROM json_each(?)
-  WHERE (SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?) = ?
+  WHERE COALESCE((SELECT flushed_seq FROM usage_watermarks WHERE tenant = ?), 0) = ?
   ON CONFLICT (tenant, request_id) DO UPDATE SET
     outcome = excluded.outcome,
     status = CASE WHEN excluded.status <> 0 THEN excluded.status ELSE status END,

@@ -8,6 +8,7 @@ import type { Attribution } from "../limiter/protocol";
 export type { IncentiveName };
 
 export const GRANULARITIES = ["hour", "day", "month"] as const;
+const HOUR_MS = 60 * 60 * 1000;
 export type Granularity = (typeof GRANULARITIES)[number];
 
 /** The D1 column of each incentive's count: incentive_idempotency_key, incentive_batch, … */
@@ -102,12 +103,17 @@ export const NO_SURFACE = "(none)";
 /** `tenant` is the limiter's tenant: the actor and payer of its own calls. */
 export function rollUp(events: UsageEvent[], tenant: string): RollupDelta[] {
   const rows = new Map<string, RollupDelta>();
+  // Events of one hour share their hour, day and month: each hour's period starts are formatted once.
+  const startsByHour = new Map<number, string[]>();
   for (const e of events) {
     const surface = e.surface ?? NO_SURFACE;
     const actor = e.attribution?.actor ?? tenant;
     const payer = e.attribution?.payer ?? tenant;
-    for (const granularity of GRANULARITIES) {
-      const periodStart = new Date(periodBounds(granularity, e.at).start).toISOString();
+    const hour = Math.floor(e.at / HOUR_MS);
+    let starts = startsByHour.get(hour);
+    if (!starts) startsByHour.set(hour, (starts = GRANULARITIES.map((granularity) => new Date(periodBounds(granularity, e.at).start).toISOString())));
+    for (const [g, granularity] of GRANULARITIES.entries()) {
+      const periodStart = starts[g]!;
       const id = `${surface}\u0000${granularity}\u0000${periodStart}\u0000${actor}\u0000${payer}`;
       let row = rows.get(id);
       if (!row) {
