@@ -147,3 +147,42 @@ export function compactThrough(sql: SqlStorage, watermark: number): void {
   );
   sql.exec("DELETE FROM usage_events WHERE seq <= ?", watermark);
 }
+
+const HISTORY_COLUMNS = ["hour", "surface", "outcome", "reason", "status", "early_retry", "incentives", "catalog_version", "actor", "payer", "share_ppm", "requests", "units", "cost", "savings"] as const;
+const UPSERT_HISTORY = `INSERT INTO usage_history (${HISTORY_COLUMNS.join(", ")})
+  SELECT ${HISTORY_COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?) WHERE true
+  ON CONFLICT DO UPDATE SET requests = requests + excluded.requests, units = units + excluded.units,
+    cost = cost + excluded.cost, savings = savings + excluded.savings`;
+
+/**
+ * compactThrough for events the caller has already read — every event through `watermark` not
+ * yet compacted, as a flush has them: the same hourly aggregates, summed here rather than by a
+ * GROUP BY over the table, then written in one statement (issue 14: with a flood of reports the
+ * SQL grouping was a fifth of the limiter's time). It reads the flush's plain events, not the
+ * SQLite rows: a row's properties cost far more to read.
+ */
+export function compactRows(sql: SqlStorage, events: UsageEvent[], watermark: number): void {
+  const groups = new Map<string, (string | number)[]>();
+  for (const e of events) {
+    if (e.seq > watermark) continue;
+    const hour = e.at - (e.at % HOUR_MS);
+    const a = e.attribution;
+    // The group's key is the table's (compactThrough's COALESCEs), so no two of its groups meet.
+    const id = `${hour}\u0000${e.surface ?? ""}\u0000${e.outcome}\u0000${e.reason ?? ""}\u0000${e.status ?? 0}\u0000${e.earlyRetry ? 1 : 0}\u0000${e.incentives.join(",")}\u0000${e.catalogVersion ?? -1}\u0000${a?.actor ?? ""}\u0000${a?.payer ?? ""}\u0000${a?.sharePpm ?? 0}`;
+    const weight = e.weight ?? 1;
+    const sums = groups.get(id);
+    if (sums) {
+      (sums[11] as number) += weight;
+      (sums[12] as number) += e.units;
+      (sums[13] as number) += e.cost;
+      (sums[14] as number) += e.savings;
+    } else {
+      // The incentives as recorded: the JSON of their array, "" for none.
+      const incentives = e.incentives.length > 0 ? JSON.stringify(e.incentives) : "";
+      const key = [hour, e.surface ?? "", e.outcome, e.reason ?? "", e.status ?? 0, e.earlyRetry ? 1 : 0, incentives, e.catalogVersion ?? -1, a?.actor ?? "", a?.payer ?? "", a?.sharePpm ?? 0];
+      groups.set(id, [...key, weight, e.units, e.cost, e.savings]);
+    }
+  }
+  if (groups.size > 0) sql.exec(UPSERT_HISTORY, JSON.stringify([...groups.values()]));
+  sql.exec("DELETE FROM usage_events WHERE seq <= ?", watermark);
+}
