@@ -46,7 +46,7 @@ import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
 import { delegate, ownCallRefusal, type Delegation } from "./delegation";
 import { AlertBook } from "./alerts";
 import { emitEvents } from "../webhooks/emit";
-import { compactRows, compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, recordEvent, unflushedEvents, type EventRow } from "./usage-log";
+import { compactEvents, compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, recordEvent, unflushedEvents, type EventRow } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
 export type * from "./protocol";
@@ -550,7 +550,7 @@ export class TenantLimiter extends DurableObject<Env> {
         );
         // The events read are every event through `to` not yet compacted (compaction moves with the
         // watermark); D1 ahead of `to` (a crashed flush) leaves events unread, for the SQL path.
-        if (watermark === to) compactRows(this.sql, events, watermark);
+        if (watermark === to) compactEvents(this.sql, events, watermark);
         else compactThrough(this.sql, watermark);
         this.markSummary(true);
       });

@@ -8,8 +8,9 @@ import type { Attribution } from "../limiter/protocol";
 export type { IncentiveName };
 
 export const GRANULARITIES = ["hour", "day", "month"] as const;
-const HOUR_MS = 60 * 60 * 1000;
 export type Granularity = (typeof GRANULARITIES)[number];
+
+const HOUR_MS = 60 * 60 * 1000;
 
 /** The D1 column of each incentive's count: incentive_idempotency_key, incentive_batch, … */
 export const INCENTIVE_COLUMNS = Object.fromEntries(INCENTIVE_NAMES.map((name) => [name, `incentive_${name.replaceAll("-", "_")}`])) as Record<IncentiveName, string>;

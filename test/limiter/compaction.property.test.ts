@@ -1,12 +1,12 @@
 // Flushed usage events become hourly aggregates (CONTRACT §6). A flush sums the events it has
-// already read (compactRows) instead of grouping them in SQL (compactThrough); both must leave the
+// already read (compactEvents) instead of grouping them in SQL (compactThrough); both must leave the
 // same usage_history and no event through the watermark, for any events and any earlier history.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
-import { compactRows, compactThrough, EVENT_COLUMNS, eventOf, recordEvents, type EventRow, type NewEvent } from "../../src/limiter/usage-log";
+import { compactEvents, compactThrough, EVENT_COLUMNS, eventOf, recordEvents, type EventRow, type NewEvent } from "../../src/limiter/usage-log";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 26, 10);
@@ -51,7 +51,7 @@ describe("compacting flushed events", () => {
               const rows = sql.exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM usage_events ORDER BY seq`).toArray();
               const watermark = rows[cut % rows.length]!.seq;
               if (how === "sql") compactThrough(sql, watermark);
-              else compactRows(sql, rows.map(eventOf), watermark);
+              else compactEvents(sql, rows.map(eventOf), watermark);
               return { history: history(sql), left: sql.exec("SELECT seq FROM usage_events ORDER BY seq").toArray() };
             }),
           );
