@@ -23,12 +23,16 @@ const item = (name: string, params: [string, string | number | DisplayString][])
 /** RateLimit-Policy values by the limits' terms: they change only with the plan, so each is serialised once per isolate. */
 const policyValues = new Map<string, string>();
 
-function policyValue(limits: SurfaceLimits, meter: Meter, policies: () => Item[]): string {
+function policyValue(limits: SurfaceLimits, meter: Meter): string {
   const key = `${limits.rate?.limit}/${limits.rate?.window}|${limits.quota?.limit}/${limits.quota?.period}/${meter.unit}|${limits.concurrency?.limit}`;
   let value = policyValues.get(key);
   if (value === undefined) {
+    const policies: Item[] = [];
+    if (limits.rate) policies.push(item("rate", [["q", limits.rate.limit], ["w", Math.max(1, Math.ceil(limits.rate.window))]]));
+    if (limits.quota) policies.push(item("quota", [["q", limits.quota.limit], ["w", nominalSeconds[limits.quota.period as QuotaPeriod]], ...unitParameters(meter.unit)]));
+    if (limits.concurrency) policies.push(item("concurrency", [["q", limits.concurrency.limit], ["qu", "concurrent-requests"]]));
     if (policyValues.size >= 1000) policyValues.clear();
-    policyValues.set(key, (value = serializeList(policies())));
+    policyValues.set(key, (value = serializeList(policies)));
   }
   return value;
 }
@@ -40,14 +44,7 @@ export function rateLimitHeaders(limits: SurfaceLimits, meter: Meter, into: Head
   if (limits.quota) states.push(item("quota", [["r", limits.quota.remaining], ["t", limits.quota.reset]]));
   if (limits.concurrency) states.push(item("concurrency", [["r", Math.max(0, limits.concurrency.limit - limits.concurrency.inFlight)]]));
   if (states.length === 0) return into;
-  const policies = (): Item[] => {
-    const out: Item[] = [];
-    if (limits.rate) out.push(item("rate", [["q", limits.rate.limit], ["w", Math.max(1, Math.ceil(limits.rate.window))]]));
-    if (limits.quota) out.push(item("quota", [["q", limits.quota.limit], ["w", nominalSeconds[limits.quota.period as QuotaPeriod]], ...unitParameters(meter.unit)]));
-    if (limits.concurrency) out.push(item("concurrency", [["q", limits.concurrency.limit], ["qu", "concurrent-requests"]]));
-    return out;
-  };
-  into.set("RateLimit-Policy", policyValue(limits, meter, policies));
+  into.set("RateLimit-Policy", policyValue(limits, meter));
   into.set("RateLimit", serializeList(states));
   return into;
 }

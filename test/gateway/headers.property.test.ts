@@ -66,32 +66,62 @@ function itemsOf(header: string | null): [BareItem, [string, BareItem][]][] {
   });
 }
 
+type Parsed = [string, [string, BareItem][]][];
+
+/** The policies and states README (Limits) promises for `limits`. */
+function expected(limits: SurfaceLimits, unit: string): { policies: Parsed; states: Parsed } {
+  const policies: Parsed = [];
+  const states: Parsed = [];
+  if (limits.rate) {
+    policies.push(["rate", [["q", limits.rate.limit], ["w", Math.max(1, Math.ceil(limits.rate.window))]]]);
+    states.push(["rate", [["r", limits.rate.remaining], ["t", limits.rate.reset]]]);
+  }
+  if (limits.quota) {
+    policies.push(["quota", [["q", limits.quota.limit], ["w", NOMINAL[limits.quota.period as keyof typeof NOMINAL]], ...unitParameters(unit)]]);
+    states.push(["quota", [["r", limits.quota.remaining], ["t", limits.quota.reset]]]);
+  }
+  if (limits.concurrency) {
+    policies.push(["concurrency", [["q", limits.concurrency.limit], ["qu", "concurrent-requests"]]]);
+    states.push(["concurrency", [["r", Math.max(0, limits.concurrency.limit - limits.concurrency.inFlight)]]]);
+  }
+  return { policies, states };
+}
+
 describe("RateLimit-Policy and RateLimit (property)", () => {
   it("parse back to the names and parameters of the limits they were built from", () => {
     fc.assert(
       fc.property(limitsArb, unitArb, (limits, unit) => {
-        const meter: Meter = { unit, count: { from: "request" } };
-        const headers = rateLimitHeaders(limits, meter);
-        const policies: [string, [string, BareItem][]][] = [];
-        const states: [string, [string, BareItem][]][] = [];
-        if (limits.rate) {
-          policies.push(["rate", [["q", limits.rate.limit], ["w", Math.max(1, Math.ceil(limits.rate.window))]]]);
-          states.push(["rate", [["r", limits.rate.remaining], ["t", limits.rate.reset]]]);
-        }
-        if (limits.quota) {
-          policies.push(["quota", [["q", limits.quota.limit], ["w", NOMINAL[limits.quota.period as keyof typeof NOMINAL]], ...unitParameters(unit)]]);
-          states.push(["quota", [["r", limits.quota.remaining], ["t", limits.quota.reset]]]);
-        }
-        if (limits.concurrency) {
-          policies.push(["concurrency", [["q", limits.concurrency.limit], ["qu", "concurrent-requests"]]]);
-          states.push(["concurrency", [["r", Math.max(0, limits.concurrency.limit - limits.concurrency.inFlight)]]]);
-        }
+        const headers = rateLimitHeaders(limits, { unit, count: { from: "request" } });
+        const { policies, states } = expected(limits, unit);
         if (policies.length === 0) {
           expect([headers.get("RateLimit-Policy"), headers.get("RateLimit")]).toEqual([null, null]);
           return;
         }
         expect(itemsOf(headers.get("RateLimit-Policy"))).toEqual(policies);
         expect(itemsOf(headers.get("RateLimit"))).toEqual(states);
+      }),
+      RUNS,
+    );
+  });
+
+  // The policy value is kept per isolate by the limits' terms (issue 15): a plan change that
+  // moves one term must show in the next answer, never the value served before it.
+  it("after a plan change in any one term, give the new policy, not the one served before", () => {
+    const full = limitsArb.filter((l) => l.rate !== undefined && l.quota !== undefined && l.concurrency !== undefined);
+    const change = fc.constantFrom("rate.limit", "rate.window", "quota.limit", "quota.period", "unit", "concurrency.limit");
+    fc.assert(
+      fc.property(full, unitArb, change, (before, unit, term) => {
+        rateLimitHeaders(before, { unit, count: { from: "request" } });
+        const after: SurfaceLimits = { ...before, rate: { ...before.rate! }, quota: { ...before.quota! }, concurrency: { ...before.concurrency! } };
+        let newUnit = unit;
+        if (term === "rate.limit") after.rate!.limit += 1;
+        if (term === "rate.window") after.rate!.window = Math.ceil(before.rate!.window) + 1;
+        if (term === "quota.limit") after.quota!.limit += 1;
+        if (term === "quota.period") after.quota!.period = before.quota!.period === "day" ? "week" : "day";
+        if (term === "unit") newUnit = `${unit}-2`;
+        if (term === "concurrency.limit") after.concurrency!.limit += 1;
+        const headers = rateLimitHeaders(after, { unit: newUnit, count: { from: "request" } });
+        expect(itemsOf(headers.get("RateLimit-Policy"))).toEqual(expected(after, newUnit).policies);
       }),
       RUNS,
     );
