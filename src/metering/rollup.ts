@@ -1,6 +1,7 @@
 // Usage events folded into rollup rows (CONTRACT §5): hour, day and month rows per surface.
 // Pure: the limiter hands its unflushed events in, the flush writes the result.
 import { periodBounds } from "../limiter/quota-period";
+import { HOUR_MS } from "../limiter/usage-log";
 import { INCENTIVE_NAMES, type IncentiveName } from "../pricing/incentives";
 import { divideHalfEven } from "../pricing/rounding";
 import type { Attribution } from "../limiter/protocol";
@@ -9,8 +10,6 @@ export type { IncentiveName };
 
 export const GRANULARITIES = ["hour", "day", "month"] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
-
-const HOUR_MS = 60 * 60 * 1000;
 
 /** The D1 column of each incentive's count: incentive_idempotency_key, incentive_batch, … */
 export const INCENTIVE_COLUMNS = Object.fromEntries(INCENTIVE_NAMES.map((name) => [name, `incentive_${name.replaceAll("-", "_")}`])) as Record<IncentiveName, string>;
