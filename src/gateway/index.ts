@@ -137,11 +137,16 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
     admitted = admission !== null;
 
     // A streamed body without Content-Length is cut off at the limit: the origin never receives more.
-    const upload = new AbortController();
-    const tooLarge = () => upload.abort(problem("payload-too-large", { detail: `The request body is larger than ${maxBytes} bytes.` }));
-    const streamedBody = hasBody && !buffered && !request.headers.has("content-length") ? limitedBody(request.body!, maxBytes, tooLarge) : request.body;
-    const body = hasBody ? (buffered ?? streamedBody) : null;
-    const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now(), signal: upload.signal, upgrade: upgradeAllowed, url };
+    // Only such a body needs the abort signal (a request without one skips its allocation, issue 15).
+    let upload: AbortController | undefined;
+    let body: ReadableStream | ArrayBuffer | null = null;
+    if (hasBody) {
+      if (!buffered && !request.headers.has("content-length")) {
+        const cut = (upload = new AbortController());
+        body = limitedBody(request.body!, maxBytes, () => cut.abort(problem("payload-too-large", { detail: `The request body is larger than ${maxBytes} bytes.` })));
+      } else body = buffered ?? request.body;
+    }
+    const target = { originUrl: env.ORIGIN_URL, timeoutMs, secret: env.ORIGIN_SECRET, now: clock.now(), ...(upload && { signal: upload.signal }), upgrade: upgradeAllowed, url };
     const identity = { tenantId, ...(actor !== undefined && { actor }), surface, requestId: outcome.requestId, keyHeader: principal.keyHeader, key: principal.key };
 
     const originStart = performance.now();
