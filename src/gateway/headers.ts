@@ -37,15 +37,21 @@ function policyValue(limits: SurfaceLimits, meter: Meter): string {
   return value;
 }
 
-/** The RateLimit-Policy and RateLimit headers of `limits`, set on `into` (a new Headers by default). */
-export function rateLimitHeaders(limits: SurfaceLimits, meter: Meter, into: Headers = new Headers()): Headers {
+/** The RateLimit-Policy and RateLimit values of `limits` ([policy, state]), or null when it has no limit. */
+export function rateLimitValues(limits: SurfaceLimits, meter: Meter): readonly [string, string] | null {
   const states: Item[] = [];
   if (limits.rate) states.push(item("rate", [["r", limits.rate.remaining], ["t", limits.rate.reset]]));
   if (limits.quota) states.push(item("quota", [["r", limits.quota.remaining], ["t", limits.quota.reset]]));
   if (limits.concurrency) states.push(item("concurrency", [["r", Math.max(0, limits.concurrency.limit - limits.concurrency.inFlight)]]));
-  if (states.length === 0) return into;
-  into.set("RateLimit-Policy", policyValue(limits, meter));
-  into.set("RateLimit", serializeList(states));
+  if (states.length === 0) return null;
+  return [policyValue(limits, meter), serializeList(states)];
+}
+
+/** The RateLimit-Policy and RateLimit headers of `limits` (or of their `values`), set on `into` (a new Headers by default). */
+export function rateLimitHeaders(limits: SurfaceLimits, meter: Meter, into: Headers = new Headers(), values = rateLimitValues(limits, meter)): Headers {
+  if (values === null) return into;
+  into.set("RateLimit-Policy", values[0]);
+  into.set("RateLimit", values[1]);
   return into;
 }
 

@@ -24,6 +24,11 @@ export interface Holding {
   retired: boolean;
   reported: boolean;
   key: string;
+  /**
+   * The RateLimit-Policy and RateLimit values every request of the lease answers with: its limits
+   * are the grant's, the same for all of them, so they are serialised once (issue 15).
+   */
+  rateLimit?: readonly [string, string] | null;
 }
 
 const holdings = new Map<string, Holding>();

@@ -18,7 +18,7 @@ import { responseUnits } from "../pricing/meters";
 import { problem } from "../problems";
 import { readUpTo, relay, type BodyEnd } from "./body";
 import { priceLeased, recordLeased, type Holding } from "./leases";
-import { rateLimitHeaders, tollgateHeaders, type Outcome } from "./headers";
+import { rateLimitHeaders, rateLimitValues, tollgateHeaders, type Outcome } from "./headers";
 
 /** A request served from a lease this isolate holds: no limiter call at all (CONTRACT §6). */
 export interface LeasedAdmission {
@@ -115,7 +115,8 @@ export function originHeaders(origin: Response): Headers {
 export async function settleResponse(ctx: SettleContext, origin: Response, serverTiming?: string): Promise<Response> {
   const { admission, outcome } = ctx;
   const meter: Meter = admission.policy.meter;
-  const headers = rateLimitHeaders(admission.limits, meter, originHeaders(origin));
+  const values = admission.mode === "leased" ? (admission.holding.rateLimit ??= rateLimitValues(admission.limits, meter)) : undefined;
+  const headers = rateLimitHeaders(admission.limits, meter, originHeaders(origin), values);
   if (serverTiming !== undefined) headers.set("Server-Timing", serverTiming);
   const signals: PatternSignals = { idempotencyKey: ctx.idempotencyKey, notModified: ctx.conditional && origin.status === 304 };
   const answer = (body: BodyInit | null) => new Response(body, { status: origin.status, statusText: origin.statusText, headers });
