@@ -35,6 +35,7 @@ const LimiterStatsSchema = z
     since: z.string().openapi({ description: "when this instance of the tenant's limiter started (counters restart with it)" }),
     calls: z.record(z.string(), z.number().int()).openapi({ description: "RPC calls by method since then" }),
     leasesGranted: z.number().int(),
+    failedTransactions: z.number().int().openapi({ description: "storage transactions that failed since then: each rolled back, and the limiter reloaded its memory from storage" }),
     storage: z.object({ bytes: z.number().int(), rows: z.record(z.string(), z.number().int()) }),
   })
   .openapi("LimiterStats");

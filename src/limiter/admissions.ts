@@ -6,6 +6,7 @@ import type { AdmissionCounters } from "./counters";
 import type { EffectivePolicy } from "./policy";
 import type { Attribution, RefundRequest, SettleRequest, Settlement } from "./protocol";
 import { recordEvent } from "./usage-log";
+import type { LimiterStorage } from "./atomic";
 
 export interface AdmissionRow extends Record<string, SqlStorageValue> {
   id: string;
@@ -51,7 +52,7 @@ export class AdmissionBook {
   private readonly sql: SqlStorage;
 
   constructor(
-    private readonly storage: DurableObjectStorage,
+    private readonly storage: LimiterStorage,
     private readonly counters: AdmissionCounters,
   ) {
     this.sql = storage.sql;

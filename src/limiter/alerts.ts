@@ -6,6 +6,7 @@
 import { periodBounds } from "./quota-period";
 import type { EffectivePolicy } from "./policy";
 import type { QuotaCounter } from "./decide";
+import type { LimiterStorage } from "./atomic";
 
 export interface OutboxEvent {
   id: string;
@@ -27,7 +28,7 @@ export class AlertBook {
   private sunsetToday = new Map<string, number>();
 
   constructor(
-    private readonly storage: DurableObjectStorage,
+    private readonly storage: LimiterStorage,
     private readonly tenant: () => string | null,
   ) {}
 

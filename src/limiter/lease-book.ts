@@ -6,6 +6,7 @@ import { leaseTermsOf, REPORT_GRACE_MS, sizeLease } from "./leases";
 import type { EffectivePolicy } from "./policy";
 import type { LeaseGrant, LeaseReport } from "./protocol";
 import { recordEvent } from "./usage-log";
+import type { LimiterStorage } from "./atomic";
 
 /** An unreported lease's row is kept this long after the lease's end, so a late report corrects it. */
 export const UNREPORTED_KEPT_MS = 60 * 60 * 1000;
@@ -16,7 +17,7 @@ export class LeaseBook {
   private readonly sql: SqlStorage;
 
   constructor(
-    private readonly storage: DurableObjectStorage,
+    private readonly storage: LimiterStorage,
     private readonly counters: AdmissionCounters,
   ) {
     this.sql = storage.sql;

@@ -272,6 +272,8 @@ export interface LimiterStats {
   since: string;
   calls: { admit: number; settle: number; refund: number; reportLease: number; refuse: number; quote: number; report: number };
   leasesGranted: number;
+  /** Storage transactions that failed (each rolled back; memory was reloaded from storage). */
+  failedTransactions: number;
   storage: { bytes: number; rows: Record<string, number> };
 }
 

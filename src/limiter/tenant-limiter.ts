@@ -36,6 +36,7 @@ import type {
 } from "./protocol";
 import { acceptReports } from "./reports";
 import { migrate } from "./schema";
+import { guardedStorage, type LimiterStorage } from "./atomic";
 import { flushToD1 } from "../metering/flush";
 import { rollUp } from "../metering/rollup";
 import { writeUsageSummary } from "../metering/summary";
@@ -92,6 +93,10 @@ export class TenantLimiter extends DurableObject<Env> {
   /** Replaced by tests through runInDurableObject to drive time. */
   clock: Clock = systemClock;
   private readonly sql: SqlStorage;
+  /** Transactions through here: one that fails reloads memory from storage (atomic.ts). */
+  private readonly storage: LimiterStorage;
+  /** Failed transactions since the object started (`stats`). */
+  private reloads = 0;
   /** The alarm time last set by this instance; undefined when unknown (after start or an alarm). */
   private nextAlarm: number | null | undefined = undefined;
   /** The flush under way, if any (see flush). */
@@ -128,27 +133,48 @@ export class TenantLimiter extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.storage = guardedStorage(ctx.storage, () => this.reload());
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
-      this.summaryStale = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'summary_stale'").toArray()[0]?.value === 1;
-      const row = this.sql.exec<{ body: string }>("SELECT body FROM tenant").toArray()[0];
-      this.tenant = row ? { revision: 0, ...(JSON.parse(row.body) as Omit<TenantState, "revision">) } : null;
-      for (const k of this.sql.exec<{ id: string; expires_at: number | null; revoked_at: number | null }>("SELECT * FROM keys")) {
-        this.keys.set(k.id, { expiresAt: k.expires_at, revokedAt: k.revoked_at });
-      }
-      for (const g of this.sql.exec<{ body: string }>("SELECT body FROM grants")) {
-        const grant = JSON.parse(g.body) as GrantState;
-        this.grants.set(grant.id, grant);
-      }
-      for (const p of this.sql.exec<{ body: string }>("SELECT body FROM partners")) {
-        const partner = JSON.parse(p.body) as PartnerState;
-        this.partners.set(partner.id, partner);
-      }
-      this.counters = new AdmissionCounters(this.sql);
-      this.leases = new LeaseBook(ctx.storage, this.counters);
-      this.admissions = new AdmissionBook(ctx.storage, this.counters);
-      this.alerts = new AlertBook(ctx.storage, () => (this.tenant && !this.tenant.deleted ? this.tenant.id : null));
+      this.load();
     });
+  }
+
+  /** The object's memory, from SQLite: at start, and after a transaction that failed (atomic.ts). */
+  private load(): void {
+    this.summaryStale = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'summary_stale'").toArray()[0]?.value === 1;
+    const row = this.sql.exec<{ body: string }>("SELECT body FROM tenant").toArray()[0];
+    this.tenant = row ? { revision: 0, ...(JSON.parse(row.body) as Omit<TenantState, "revision">) } : null;
+    this.keys = new Map();
+    for (const k of this.sql.exec<{ id: string; expires_at: number | null; revoked_at: number | null }>("SELECT * FROM keys")) {
+      this.keys.set(k.id, { expiresAt: k.expires_at, revokedAt: k.revoked_at });
+    }
+    this.grants = new Map();
+    for (const g of this.sql.exec<{ body: string }>("SELECT body FROM grants")) {
+      const grant = JSON.parse(g.body) as GrantState;
+      this.grants.set(grant.id, grant);
+    }
+    this.partners = new Map();
+    for (const p of this.sql.exec<{ body: string }>("SELECT body FROM partners")) {
+      const partner = JSON.parse(p.body) as PartnerState;
+      this.partners.set(partner.id, partner);
+    }
+    const granted = this.leases?.granted ?? 0;
+    this.counters = new AdmissionCounters(this.sql);
+    this.leases = new LeaseBook(this.storage, this.counters);
+    this.leases.granted = granted;
+    this.admissions = new AdmissionBook(this.storage, this.counters);
+    this.alerts = new AlertBook(this.storage, () => (this.tenant && !this.tenant.deleted ? this.tenant.id : null));
+  }
+
+  /** After a failed transaction; if even reading storage fails, the object starts over from it. */
+  private reload(): void {
+    this.reloads++;
+    try {
+      this.load();
+    } catch (error) {
+      this.ctx.abort(`storage failed: ${String(error)}`);
+    }
   }
 
   // ---- tenant state, pushed by the admin API -------------------------------------------------
@@ -301,7 +327,7 @@ export class TenantLimiter extends DurableObject<Env> {
     if (!held) {
       const charge = chargeFor(policy, req.units!, position, pattern);
       let lease: LeaseGrant | undefined;
-      this.ctx.storage.transactionSync(() => {
+      this.storage.transactionSync(() => {
         if (bucket) this.counters.saveBucket(req.surface, bucket);
         if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, charge.units, 0);
         recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: 0, outcome: "charged", units: charge.units, cost: charge.cost, savings: charge.savings, incentives: charge.incentives, catalogVersion: req.catalogVersion, attribution, signals, shadow });
@@ -320,7 +346,7 @@ export class TenantLimiter extends DurableObject<Env> {
     // What an admission never settled is charged (CONTRACT §6): its request-known units, priced now.
     const provisional = req.units === null ? null : chargeFor(policy, req.units, position, pattern);
     let firstRecord = false;
-    this.ctx.storage.transactionSync(() => {
+    this.storage.transactionSync(() => {
       if (bucket) this.counters.saveBucket(req.surface, bucket);
       if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, 0, reserve);
       this.sql.exec(
@@ -449,7 +475,7 @@ export class TenantLimiter extends DurableObject<Env> {
     const tenant = this.tenant;
     if (!tenant || tenant.deleted) return { accepted: [], duplicates: [] };
     const ledger = { sql: this.sql, counters: this.counters, tenant, grants: this.grants, partners: this.partners };
-    const result = this.ctx.storage.transactionSync(() => acceptReports(ledger, req, this.clock.now()));
+    const result = this.storage.transactionSync(() => acceptReports(ledger, req, this.clock.now()));
     if (result.accepted.length > 0) await this.afterEvent(undefined);
     return result;
   }
@@ -543,7 +569,7 @@ export class TenantLimiter extends DurableObject<Env> {
       // D1 may already be past `from` (a flush that crashed before recording its watermark here):
       // then this batch was refused, and the loop goes on from D1's watermark. Never move backwards.
       if (watermark <= from) throw new Error(`usage flush of ${tenant.id} did not apply: D1 watermark ${watermark}, expected > ${from}`);
-      this.ctx.storage.transactionSync(() => {
+      this.storage.transactionSync(() => {
         this.sql.exec(
           "INSERT INTO meta (name, value) VALUES ('flushed_through', ?) ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
           watermark,
@@ -586,11 +612,11 @@ export class TenantLimiter extends DurableObject<Env> {
   stats(): LimiterStats {
     const tables = ["admissions", "usage_events", "usage_history", "idempotency", "leases", "refunds", "quotas", "buckets", "keys"];
     const rows = Object.fromEntries(tables.map((t) => [t, this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n]));
-    return { since: new Date(this.startedAt).toISOString(), calls: { ...this.calls }, leasesGranted: this.leases.granted, storage: { bytes: this.sql.databaseSize, rows } };
+    return { since: new Date(this.startedAt).toISOString(), calls: { ...this.calls }, leasesGranted: this.leases.granted, failedTransactions: this.reloads, storage: { bytes: this.sql.databaseSize, rows } };
   }
 
   reset(surface: string | null, what: "rate" | "quota" | "all"): void {
-    this.counters.reset(surface, what, (write) => this.ctx.storage.transactionSync(write));
+    this.counters.reset(surface, what, (write) => this.storage.transactionSync(write));
   }
 
   // ---- internals ----------------------------------------------------------------------------------
@@ -615,7 +641,7 @@ export class TenantLimiter extends DurableObject<Env> {
     if (this.pendingRefusals.size === 0) return;
     const pending = [...this.pendingRefusals.values()];
     this.pendingRefusals.clear();
-    this.ctx.storage.transactionSync(() => {
+    this.storage.transactionSync(() => {
       for (const p of pending) {
         recordEvent(this.sql, { at: p.at, requestId: "", surface: p.surface, status: p.status, outcome: "rejected", reason: p.code, weight: p.count, ...(p.catalogVersion !== null && { catalogVersion: p.catalogVersion }) });
       }
