@@ -12,6 +12,7 @@ import { flushUsage } from "../metering/read-your-writes";
 import { MAX_COUNTED_UNITS } from "../pricing/bounds";
 import type { UsageRequestRow } from "../metering/requests";
 import { jsonAnswer, jsonBody, problemContent, problemResponses, router } from "../routes";
+import { problem } from "../problems";
 
 /** How far back a report's time may lie (CONTRACT §11 LATE_USAGE_DAYS), and how far ahead. */
 export const LATE_USAGE_DAYS = 35;
@@ -50,7 +51,7 @@ const reportRoute = createRoute({
   path: "/usage/reports",
   summary: "Report outcomes known after the answer (root token or an admin token with the `report` scope); each event accepted, a duplicate, or rejected with its code",
   request: { body: jsonBody(ReportBody) },
-  responses: { 200: jsonAnswer(ReportAnswer, "what became of each event"), ...problemResponses, 403: { description: "forbidden: the token lacks the `report` scope", content: problemContent } },
+  responses: { 200: jsonAnswer(ReportAnswer, "what became of each event"), ...problemResponses, 403: { description: "forbidden: the token lacks the `report` scope", content: problemContent }, 503: { description: "limiter-unavailable: a tenant's limiter could not take its events (the others were counted); send the same batch again", content: problemContent } },
 });
 
 type RequestRow = Pick<UsageRequestRow, "tenant" | "request_id" | "at" | "surface" | "actor" | "payer" | "signals" | "catalog_version">;
@@ -159,13 +160,27 @@ export const reportRoutes = router().openapi(reportRoute, async (c) => {
   }
 
   let accepted = 0;
+  const failed: string[] = [];
   const tenants = [...byTenant.entries()];
   for (let i = 0; i < tenants.length; i += 10) {
-    const answers = await Promise.all(tenants.slice(i, i + 10).map(([tenant, batch]) => limiterOf(c.env, tenant).report(batch)));
-    for (const a of answers) {
-      accepted += a.accepted.length;
-      duplicates.push(...a.duplicates);
+    const answers = await Promise.allSettled(tenants.slice(i, i + 10).map(([tenant, batch]) => limiterOf(c.env, tenant).report(batch)));
+    for (const [j, a] of answers.entries()) {
+      if (a.status === "rejected") {
+        console.error("limiter failed while taking a report", tenants[i + j]![0], a.reason);
+        failed.push(tenants[i + j]![0]);
+        continue;
+      }
+      accepted += a.value.accepted.length;
+      duplicates.push(...a.value.duplicates);
     }
+  }
+  // Every tenant's batch was tried; those whose limiter took it are counted (and come back as
+  // duplicates when the reporter sends the same batch again), the others are not: 503, retry.
+  if (failed.length > 0) {
+    throw problem("limiter-unavailable", {
+      detail: `The limiter of ${failed.length === 1 ? "tenant" : "tenants"} ${failed.map((t) => `"${t}"`).join(", ")} could not take its events. Send the same batch again: events already accepted come back as duplicates and count once.`,
+      retryAfter: 1,
+    });
   }
   // In the order the events came, as the reporter reads them.
   const order = new Map(events.map((e, i) => [e.id, i] as const));

@@ -1,6 +1,7 @@
 // Outcomes reported after the fact (CONTRACT §11): reported units are priced, counted in the
 // quota period of their time, rolled up in their hour, idempotent by the reporter's id; every bad
 // event is rejected with its code while the others count; the `report` scope reaches nothing else.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { REPORT_BACKLOG_EVENTS, type TenantLimiter } from "../../src/limiter/tenant-limiter";
@@ -158,6 +159,32 @@ describe("a flood of reports", () => {
     expect(stats.storage.rows.usage_events).toBeLessThanOrEqual(REPORT_BACKLOG_EVENTS + 1000);
     const rows = await adminOk<Row[]>("GET", "/usage?tenant=rep-flood&granularity=month");
     expect(rows.reduce((n, r) => n + r.reported, 0)).toBe(batches * 1000);
+  });
+});
+
+describe("a limiter that fails under a report", () => {
+  it("answers 503 limiter-unavailable; the other tenants' events count, and the same batch sent again counts each event once", async () => {
+    await tenantWithKey({ id: "rep-ok", plan: "p" });
+    await tenantWithKey({ id: "rep-down", plan: "p" });
+    const down = (env.LIMITER as DurableObjectNamespace<TenantLimiter>).getByName("rep-down");
+    // Its storage refuses the report's transaction (every usage event insert fails).
+    const rename = (from: string, to: string) => runInDurableObject(down, (_: TenantLimiter, state) => void state.storage.sql.exec(`ALTER TABLE ${from} RENAME TO ${to}`));
+    await rename("usage_events", "usage_events_away");
+    const batch = [
+      { id: "ok-1", units: 5, tenant: "rep-ok", surface: "plain-reported" },
+      { id: "down-1", units: 7, tenant: "rep-down", surface: "plain-reported" },
+    ];
+    const failed = await report(batch);
+    const body = await expectProblem(failed, 503, "limiter-unavailable");
+    expect(failed.headers.get("Retry-After")).toBe("1");
+    expect(body.detail).toContain('"rep-down"');
+    await rename("usage_events_away", "usage_events");
+
+    expect(await reportOk(batch)).toEqual({ accepted: 1, duplicates: ["ok-1"], rejected: [] });
+    for (const [tenant, units] of [["rep-ok", 5], ["rep-down", 7]] as const) {
+      const rows = await adminOk<Row[]>("GET", `/usage?tenant=${tenant}&granularity=month`);
+      expect(rows.reduce((n, r) => n + r.reported, 0), tenant).toBe(units);
+    }
   });
 });
 
