@@ -71,6 +71,14 @@ export function printReport(report) {
       .filter(([, t]) => (t.otherTargetsShare.max ?? 0) > 0.03)
       .map(([name, t]) => `${name} ${Math.round(t.otherTargetsShare.max * 100)}%`);
     if (background.length > 0) out.push(`note: the other targets' deferred work used up to this share of the machine during the rounds of: ${background.join(", ")}`);
+    const calls = Object.entries(targets).filter(([, t]) => t.limiterCallsPerRequest.n > 0);
+    if (calls.length > 0) {
+      out.push(`limiter calls per request: ${calls.map(([name, t]) => `${name} ${withSpread(t.limiterCallsPerRequest, fixed(3))}`).join(", ")}`);
+      out.push(
+        `  of which lease reports sent on their own (the last leases', once the load stopped): ${calls.map(([name, t]) => `${name} ${withSpread(t.leaseReportsPerRequest, fixed(3))}`).join(", ")}`,
+      );
+      out.push(`  the rest, while serving: ${calls.map(([name, t]) => `${name} ${withSpread(t.servingCallsPerRequest, fixed(3))}`).join(", ")}`);
+    }
     const other = Math.max(...Object.values(targets).map((t) => t.otherLoadShare.max ?? 0));
     if (other > 0.1) out.push(`note: up to ${Math.round(other * 100)}% of the machine's CPU went to programs other than the bench during a round; the spread may be wider than the code's`);
   }
@@ -101,7 +109,7 @@ export function printReport(report) {
     out.push(`strict beside ÷ alone, per round: ${withSpread(r.strictRatioPaced, fixed(2))} beside ${report.reports.besideRate} events/s, ${withSpread(r.strictRatioFlood, fixed(2))} beside the flood`);
   }
   out.push("");
-  out.push(`limiter calls per request: ${report.limiterCalls.source ? `see latest.json (${report.limiterCalls.source})` : report.limiterCalls.note}`);
+  out.push(`limiter calls: ${report.limiterCalls.source ? `per scenario above (${report.limiterCalls.source})` : report.limiterCalls.note}`);
   out.push(`admit time: ${report.admitTiming.source ? "per round in latest.json (admitMs)" : report.admitTiming.note}`);
   console.log(out.join("\n"));
 }

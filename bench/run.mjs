@@ -246,7 +246,11 @@ async function main() {
   const limiterCalls = async (scenarioKeys) => {
     if (!probe.ok) return null;
     const stats = await inParallel(scenarioKeys.map((k) => tenantOfKey.get(k)), 4, async (id) => (await admin("GET", `/tenants/${id}/limiter`)).json);
-    return { total: stats.reduce((n, s) => n + Object.values(s.calls).reduce((a, b) => a + b, 0), 0), since: stats.map((s) => s.since).join(",") };
+    return {
+      total: stats.reduce((n, s) => n + Object.values(s.calls).reduce((a, b) => a + b, 0), 0),
+      leaseReports: stats.reduce((n, s) => n + (s.calls.reportLease ?? 0), 0),
+      since: stats.map((s) => s.since).join(","),
+    };
   };
 
   const failed = [];

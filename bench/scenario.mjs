@@ -27,6 +27,10 @@ export async function runScenario(bench, scenario) {
     lastLoadEnd[target.tree] = Date.now();
     await sleep(params.quietMs);
     const after = cpuSnapshot(roots);
+    // The limiter calls are read once the reports of the leases still live when the load stopped
+    // have left on their own (lease.seconds + REPORT_CARRY_MS after it, and a second more), outside
+    // the CPU window: so every call the round caused is counted, and those reports apart.
+    if (target.expectCost) await sleep(Math.max(0, lastLoadEnd[target.tree] + params.lease.seconds * 1000 + 2_000 - Date.now()));
     const callsAfter = target.expectCost ? await bench.limiterCalls(scenario.keys) : null;
     const trees = deltaOf(before.trees, after.trees);
     const loadGenerator = after.loadGenerator - before.loadGenerator;
@@ -35,6 +39,10 @@ export async function runScenario(bench, scenario) {
     const ours = Object.values(trees).reduce((sum, d) => sum + d.all, 0) + loadGenerator;
     const othersOfOurs = Object.entries(trees).reduce((sum, [name, d]) => sum + (name === target.tree || name === "origin" ? 0 : d.all), 0);
     const errors = load.errors + load.non2xx + load.missingCost;
+    const calls =
+      callsBefore && callsAfter && callsBefore.since === callsAfter.since && load.requests
+        ? { total: callsAfter.total - callsBefore.total, leaseReports: callsAfter.leaseReports - callsBefore.leaseReports }
+        : null;
     requestsOf[target.tree] = (requestsOf[target.tree] ?? 0) + load.requests;
     const result = {
       kind,
@@ -54,7 +62,9 @@ export async function runScenario(bench, scenario) {
       /** Share of all cores used outside the bench's processes (other programs, kernel loopback work). */
       otherLoadShare: +Math.max(0, (machine - ours) / windowMs).toFixed(3),
       admitMs: load.admitMs.length ? latencySummary(load.admitMs).p50 : null,
-      limiterCallsPerRequest: callsBefore && callsAfter && callsBefore.since === callsAfter.since && load.requests ? (callsAfter.total - callsBefore.total) / load.requests : null,
+      limiterCallsPerRequest: calls ? calls.total / load.requests : null,
+      /** Of those, the lease reports sent on their own: the last leases' once the load stopped (while it runs, reports travel with lease requests). */
+      leaseReportsPerRequest: calls ? calls.leaseReports / load.requests : null,
     };
     if (errors > 0) bench.failed.push(`${scenario.id}/${kind}/${target.name}: ${errors} errors ${JSON.stringify(result.errorDetail)}`);
     return result;
@@ -111,6 +121,9 @@ function summarise(targets, rounds, single, drained) {
       drainedCpuShared: shared(t.tree),
       admitMs: of(t.name, (r) => r.admitMs),
       limiterCallsPerRequest: of(t.name, (r) => r.limiterCallsPerRequest),
+      leaseReportsPerRequest: of(t.name, (r) => r.leaseReportsPerRequest),
+      /** The calls while serving: all of them but the lease reports sent on their own. */
+      servingCallsPerRequest: of(t.name, (r) => (r.limiterCallsPerRequest === null ? null : r.limiterCallsPerRequest - r.leaseReportsPerRequest)),
       errors: rounds.reduce((sum, r) => sum + r[t.name].errors, 0),
       otherTargetsShare: of(t.name, (r) => r.otherTargetsShare),
       otherLoadShare: of(t.name, (r) => r.otherLoadShare),
