@@ -115,7 +115,9 @@ export function originHeaders(origin: Response): Headers {
 export async function settleResponse(ctx: SettleContext, origin: Response, serverTiming?: string): Promise<Response> {
   const { admission, outcome } = ctx;
   const meter: Meter = admission.policy.meter;
-  const values = admission.mode === "leased" ? (admission.holding.rateLimit ??= rateLimitValues(admission.limits, meter)) : undefined;
+  const lease = admission.mode === "leased" ? admission.holding : null;
+  if (lease && lease.rateLimit === undefined) lease.rateLimit = rateLimitValues(admission.limits, meter); // null too: no limit to announce
+  const values = lease ? lease.rateLimit : undefined;
   const headers = rateLimitHeaders(admission.limits, meter, originHeaders(origin), values);
   if (serverTiming !== undefined) headers.set("Server-Timing", serverTiming);
   const signals: PatternSignals = { idempotencyKey: ctx.idempotencyKey, notModified: ctx.conditional && origin.status === 304 };

@@ -74,6 +74,28 @@ describe("the catalog refuses leased admission where it cannot apply", () => {
 });
 
 describe("leased requests", () => {
+  it("answer with their own lease's RateLimit: the same for every request of a lease, the next lease's after it", async () => {
+    const { key } = await tenantWithKey({ id: "lease-headers", plan: "p" });
+    const quotaLeft = async (path: string) => {
+      const res = await call(key, path);
+      await res.arrayBuffer();
+      expect(res.status).toBe(200);
+      return Number(/"quota";r=(\d+)/.exec(res.headers.get("RateLimit") ?? "")?.[1]);
+    };
+    const lease = async (n: number) => {
+      const seen: number[] = [];
+      for (let i = 0; i < n; i++) seen.push(await quotaLeft(`/leased/${i}`));
+      return seen;
+    };
+    // The first request asks for the lease: 1 unit charged, 100 reserved for its permits.
+    expect(await lease(4)).toEqual([899, 899, 899, 899]);
+    expect(await leasesGranted("lease-headers")).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // the 0.3-s lease ends
+    // The next lease request reports 3 used (97 back), is charged 1, and reserves 100 again.
+    expect(await lease(3)).toEqual([895, 895, 895]);
+    expect(await leasesGranted("lease-headers")).toBe(2);
+  });
+
   it("quota 1000, 50 at a time: exactly 1000 admitted, at most 0.1 limiter calls per request, rollups equal the answers", async () => {
     const { key } = await tenantWithKey({ id: "lease-quota", plan: "p" });
     const statuses: number[] = [];
