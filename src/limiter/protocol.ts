@@ -200,7 +200,7 @@ export interface QuoteRequest {
 }
 
 export type QuoteResult =
-  | { kind: "allowed"; policy: EffectivePolicy; charge: Charge | null; payer?: string }
+  | { kind: "allowed"; policy: EffectivePolicy; charge: Charge | null; payer?: string; /** Under a shadow rule: the limits that would refuse it (issue 12). */ shadow?: RefusalCode[] }
   | { kind: "replay"; policy: EffectivePolicy; payer?: string }
   | Refusal;
 

@@ -8,8 +8,8 @@ import { DurableObject } from "cloudflare:workers";
 import { systemClock, type Clock } from "../clock";
 import { problemStatus } from "../problems";
 import { chargeFor } from "../pricing/charge";
-import { IDEMPOTENCY_TTL_MS, verdictOf, type IdempotencyRow } from "./idempotency";
-import { decide, LIMIT_CODES, limitRefusals } from "./decide";
+import { IDEMPOTENCY_TTL_MS, type IdempotencyRow } from "./idempotency";
+import { authorize, judge, type Caller } from "./evaluate";
 import { REPORT_GRACE_MS } from "./leases";
 import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./policy";
 import type {
@@ -37,40 +37,24 @@ import type {
 import { acceptReports } from "./reports";
 import { migrate } from "./schema";
 import { guardedStorage, type LimiterStorage } from "./atomic";
-import { flushToD1 } from "../metering/flush";
-import { rollUp } from "../metering/rollup";
-import { writeUsageSummary } from "../metering/summary";
-import { requestDeltas } from "../metering/requests";
+import { FLUSH_DELAY_MS, UsageFlusher, type SummaryWhen } from "./flusher";
+import { Principals } from "./principals";
 import { AdmissionCounters } from "./counters";
 import { LeaseBook, UNREPORTED_KEPT_MS } from "./lease-book";
 import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
-import { delegate, ownCallRefusal, type Delegation } from "./delegation";
 import { AlertBook } from "./alerts";
 import { emitEvents } from "../webhooks/emit";
-import { compactEvents, compactThrough, EVENT_COLUMNS, eventOf, flushedThrough, HOUR_MS, recordEvent, unflushedEvents, type EventRow } from "./usage-log";
+import { HOUR_MS, recordEvent, unflushedEvents } from "./usage-log";
 import { take, type BucketState } from "./token-bucket";
 
 export type * from "./protocol";
-
-
-
-/** Usage events are flushed to the D1 rollups this long after they are recorded (at most). */
-export const FLUSH_DELAY_MS = 5_000;
-/**
- * The tenant's KV usage summary is rewritten about this often (± a quarter) by the limiter's own
- * flushes (a D1 query and a KV write each, issue 15: with many quiet tenants they cost more than
- * the flushes), and by every flush a usage read asks for.
- */
-export const SUMMARY_EVERY_MS = 60_000;
-const FLUSH_BATCH = 500;
+export { FLUSH_DELAY_MS, SUMMARY_EVERY_MS } from "./flusher";
 /** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §6 USAGE_EVENT_DAYS default). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** Refusals before admission (no surface, invalid body) are counted in memory and written at most this often. */
 export const REFUSAL_PERSIST_MS = 1_000;
 /** Refusals before admission are limited per tenant: a flood of them is itself refused (issue 8, row 8). */
 export const REFUSAL_RATE = { limit: 20, window: 1, burst: 100 } as const;
-
-
 /** Refunds are remembered this long, so a refund retried after a lost answer counts once. */
 const REFUND_MEMORY_MS = 24 * 60 * 60 * 1000;
 /** A report arriving while this many usage events wait for the flush waits for it first (issue 14). */
@@ -99,20 +83,10 @@ export class TenantLimiter extends DurableObject<Env> {
   private reloads = 0;
   /** The alarm time last set by this instance; undefined when unknown (after start or an alarm). */
   private nextAlarm: number | null | undefined = undefined;
-  /** The flush under way, if any (see flush). */
-  private flushing: Promise<unknown> = Promise.resolve();
-  /**
-   * When the KV usage summary is next due from the alarm's flushes, and whether flushes have moved
-   * usage since (kept in `meta` too, so a restart does not leave the summary behind for good).
-   */
-  private summaryDueAt = 0;
-  private summaryStale = false;
-  /** The tenant and its keys, held in memory; every write goes through this object. */
-  private tenant: TenantState | null = null;
-  private keys = new Map<string, { expiresAt: number | null; revokedAt: number | null }>();
-  /** Grants naming this tenant as customer, and the partners they name (CONTRACT §7), in memory. */
-  private grants = new Map<string, GrantState>();
-  private partners = new Map<string, PartnerState>();
+  /** Usage events to D1, and the KV summary (flusher.ts). */
+  private readonly flusher: UsageFlusher;
+  /** The tenant, its keys, and the grants and partners naming it, in memory (principals.ts). */
+  private principals!: Principals;
   /** Refusals before admission not yet written, by surface, code and status. */
   private pendingRefusals = new Map<string, PendingRefusal>();
   private refusalBucket: BucketState | null = null;
@@ -134,6 +108,7 @@ export class TenantLimiter extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.storage = guardedStorage(ctx.storage, () => this.reload());
+    this.flusher = new UsageFlusher(this.storage, env, () => this.principals.tenant?.id ?? null, () => this.persistRefusals(), () => this.clock.now());
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
       this.load();
@@ -142,29 +117,18 @@ export class TenantLimiter extends DurableObject<Env> {
 
   /** The object's memory, from SQLite: at start, and after a transaction that failed (atomic.ts). */
   private load(): void {
-    this.summaryStale = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE name = 'summary_stale'").toArray()[0]?.value === 1;
-    const row = this.sql.exec<{ body: string }>("SELECT body FROM tenant").toArray()[0];
-    this.tenant = row ? { revision: 0, ...(JSON.parse(row.body) as Omit<TenantState, "revision">) } : null;
-    this.keys = new Map();
-    for (const k of this.sql.exec<{ id: string; expires_at: number | null; revoked_at: number | null }>("SELECT * FROM keys")) {
-      this.keys.set(k.id, { expiresAt: k.expires_at, revokedAt: k.revoked_at });
-    }
-    this.grants = new Map();
-    for (const g of this.sql.exec<{ body: string }>("SELECT body FROM grants")) {
-      const grant = JSON.parse(g.body) as GrantState;
-      this.grants.set(grant.id, grant);
-    }
-    this.partners = new Map();
-    for (const p of this.sql.exec<{ body: string }>("SELECT body FROM partners")) {
-      const partner = JSON.parse(p.body) as PartnerState;
-      this.partners.set(partner.id, partner);
-    }
+    this.flusher.load();
+    this.principals = new Principals(this.sql);
     const granted = this.leases?.granted ?? 0;
     this.counters = new AdmissionCounters(this.sql);
     this.leases = new LeaseBook(this.storage, this.counters);
     this.leases.granted = granted;
     this.admissions = new AdmissionBook(this.storage, this.counters);
     this.alerts = new AlertBook(this.storage, () => (this.tenant && !this.tenant.deleted ? this.tenant.id : null));
+  }
+
+  private get tenant(): TenantState | null {
+    return this.principals.tenant;
   }
 
   /** After a failed transaction; if even reading storage fails, the object starts over from it. */
@@ -179,44 +143,24 @@ export class TenantLimiter extends DurableObject<Env> {
 
   // ---- tenant state, pushed by the admin API -------------------------------------------------
 
-  /** A deleted tenant stays deleted, and an older revision never replaces a newer one. */
-  /** `ifNotAfter`: refuse (applied false) when a revision newer than it already reached the object (a conditional DELETE). */
+  /** A deleted tenant stays deleted, and an older revision never replaces a newer one (principals.ts). */
   putTenant(state: TenantState, ifNotAfter?: number): TenantWrite {
-    const current = this.tenant;
-    if (current?.deleted) return { applied: false, deleted: true };
-    if (current && current.revision > state.revision) return { applied: false, deleted: false };
-    if (current && ifNotAfter !== undefined && current.revision > ifNotAfter) return { applied: false, deleted: false };
-    this.sql.exec(
-      "INSERT INTO tenant (singleton, body) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET body = excluded.body",
-      JSON.stringify(state),
-    );
-    this.tenant = state;
-    return { applied: true, deleted: state.deleted };
+    return this.principals.putTenant(state, ifNotAfter);
   }
 
   /** A grant naming this tenant as customer; an older revision never replaces a newer one, and a revocation is final. */
   putGrant(grant: GrantState): boolean {
-    const current = this.grants.get(grant.id);
-    // A revoked grant is final here: no PATCH racing the revocation brings it back.
-    if (current?.status === "revoked") return false;
-    if (current && current.revision > grant.revision) return false;
-    this.sql.exec("INSERT INTO grants (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body", grant.id, JSON.stringify(grant));
-    this.grants.set(grant.id, grant);
-    return true;
+    return this.principals.putGrant(grant);
   }
 
   /** A partner a grant names (its plan, status and keys); an older push never replaces a newer one. */
   putPartner(partner: PartnerState): boolean {
-    const current = this.partners.get(partner.id);
-    if (current && current.seq > partner.seq) return false;
-    this.sql.exec("INSERT INTO partners (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body", partner.id, JSON.stringify(partner));
-    this.partners.set(partner.id, partner);
-    return true;
+    return this.principals.putPartner(partner);
   }
 
   /** The grants this limiter holds (for operators and tests). */
   heldGrants(): GrantState[] {
-    return [...this.grants.values()];
+    return [...this.principals.grants.values()];
   }
 
   getTenant(): TenantState | null {
@@ -225,17 +169,11 @@ export class TenantLimiter extends DurableObject<Env> {
 
   /** False when the tenant is unknown or deleted: no key is added to it. */
   putKey(keyId: string, expiresAt: number | null): boolean {
-    if (!this.tenant || this.tenant.deleted) return false;
-    this.sql.exec("INSERT OR REPLACE INTO keys (id, expires_at, revoked_at) VALUES (?, ?, NULL)", keyId, expiresAt);
-    this.keys.set(keyId, { expiresAt, revokedAt: null });
-    return true;
+    return this.principals.putKey(keyId, expiresAt);
   }
 
   revokeKey(keyId: string): void {
-    const now = this.clock.now();
-    this.sql.exec("UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, keyId);
-    const key = this.keys.get(keyId);
-    if (key && key.revokedAt === null) key.revokedAt = now;
+    this.principals.revokeKey(keyId, this.clock.now());
   }
 
   // ---- the request path -------------------------------------------------------------------------
@@ -247,75 +185,39 @@ export class TenantLimiter extends DurableObject<Env> {
   async admit(req: AdmitRequest): Promise<AdmitResult> {
     this.calls.admit++;
     const now = this.clock.now();
-    const tenant = this.tenant;
     const terms = this.termsOf(req);
     if (!terms) return { kind: "terms-needed" };
+    const caller: Caller = { keyId: req.keyId, ...(req.actor !== undefined && { actor: req.actor }), surface: req.surface, terms };
     // CONTRACT §7: a partner's call on behalf of this tenant is checked against the grants and
-    // partners held here; the tenant's own call against its key and status.
-    let delegation: Extract<Delegation, { ok: true }> | null = null;
-    if (req.actor !== undefined) {
-      const d = delegate(tenant, this.partners.get(req.actor), this.grants.values(), { actor: req.actor, keyId: req.keyId, surface: req.surface, terms, now });
-      if (!d.ok) {
-        // Recorded only for a tenant that exists (an unknown customer's object stores nothing).
-        if (tenant && !tenant.deleted && tenant.id !== req.actor) {
-          const attribution = { actor: req.actor, payer: d.payer ?? tenant.id, sharePpm: 0 };
-          recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[d.code], outcome: "rejected", reason: d.code, catalogVersion: req.catalogVersion, attribution });
-          return this.afterEvent({ kind: "refused", code: d.code, detail: d.detail, ...(d.payer !== undefined && { payer: d.payer }) });
-        }
-        return { kind: "refused", code: d.code, detail: d.detail };
-      }
-      delegation = d;
-    } else {
-      const denied = this.checkPrincipal(req.keyId, now);
-      if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
+    // partners held here; the tenant's own call against its key and status (evaluate.ts).
+    const auth = authorize(this.principals, caller, now);
+    if (!auth.ok) {
+      const refused: Refusal = { kind: "refused", code: auth.code, detail: auth.detail, ...(auth.payer !== undefined && { payer: auth.payer }) };
+      if (!auth.recordAs) return refused;
+      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[auth.code], outcome: "rejected", reason: auth.code, catalogVersion: req.catalogVersion, attribution: auth.recordAs });
+      return this.afterEvent(refused);
     }
-    if (!tenant) return { kind: "refused", code: "unauthenticated", detail: "Unknown API key." };
-    const attribution = delegation?.attribution ?? null;
-    // The tenant's rule and limits decide (`limitsPolicy`); the payer's plan prices (`policy`).
-    const limitsPolicy = effectivePolicy(tenant, req.surface, terms);
-    const policy = delegation ? delegation.pricing(limitsPolicy) : limitsPolicy;
+    const { delegation, attribution, policy } = auth;
     if (!delegation) for (const report of req.lease?.reports ?? []) this.leases.applyReport(report, now);
     const payer = attribution ? { payer: attribution.payer } : {};
     const signals = (req.unsafe ? 1 : 0) | (req.idempotencyKey ? 2 : 0) | (req.conditional ? 4 : 0);
 
-    const refuse = (r: Omit<Refusal, "kind">): Refusal => {
+    const state = this.counters.surfaceState(req.surface);
+    const judged = judge(auth, state, { surface: req.surface, terms, units: req.units, ...(req.idempotency && { idempotency: req.idempotency }) }, (key) => this.idempotencyRow(key), now);
+    // Issue 12: a call to a deprecated surface tells the webhook hub, once per surface and day
+    // (any call the surface's own rule lets through to the checks that follow).
+    if (req.deprecated && !(judged.kind === "refused" && judged.stage === "own")) this.alerts.noteSunsetCall(req.surface, attribution?.actor ?? null, now);
+    if (judged.kind === "refused") {
+      const { kind: _, stage: __, ...r } = judged;
       const early = problemStatus[r.code] === 429 ? this.counters.noteRetryAfter(req.surface, now, r.retryAfter ?? 0) : false;
       recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: problemStatus[r.code], outcome: "rejected", reason: r.code, earlyRetry: early, catalogVersion: req.catalogVersion, attribution, signals });
-      return { kind: "refused", ...r, ...payer, earlyRetry: early, policy, limits: this.counters.limitsOf(policy, now) };
-    };
-    const own = delegation ? null : ownCallRefusal(terms, req.surface);
-    if (own) return this.afterEvent(refuse(own));
-    // Issue 12: a call to a deprecated surface tells the webhook hub, once per surface and day.
-    if (req.deprecated) this.alerts.noteSunsetCall(req.surface, attribution?.actor ?? null, now);
-    // A partner's Idempotency-Keys are its own: they never meet the customer's.
-    const idempotency = req.idempotency && attribution ? { ...req.idempotency, key: `${attribution.actor}\u0000${req.idempotency.key}` } : req.idempotency;
-
-    if (idempotency) {
-      const verdict = verdictOf(this.idempotencyRow(idempotency.key), idempotency, now);
-      if (verdict.kind === "in-use") return this.afterEvent(refuse({ code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight." }));
-      if (verdict.kind === "reused") return this.afterEvent(refuse({ code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request." }));
-      if (verdict.kind === "replay") {
-        recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: verdict.response.status, outcome: "replayed", catalogVersion: req.catalogVersion, attribution, signals });
-        return this.afterEvent({ kind: "replay", response: verdict.response, policy, ...payer });
-      }
+      return this.afterEvent({ kind: "refused", ...r, ...payer, earlyRetry: early, policy, limits: this.counters.limitsOf(policy, now) });
     }
-
-    const state = this.counters.surfaceState(req.surface);
-    let decision = decide(tenant, limitsPolicy, state, req.units, now);
-    // Issue 12: a shadow rule evaluates every limit and refuses nothing. A request a limit would
-    // refuse is forwarded and charged as if admitted, but leaves the limits' state as a refusal
-    // would (no token, no quota units, no concurrency slot), so it reports exactly the refusals
-    // the enforced rule would make.
-    let shadow: RefusalCode[] = [];
-    if (!decision.ok && limitsPolicy.enforce === "shadow" && LIMIT_CODES.has(decision.code)) {
-      const evaluated = limitRefusals(limitsPolicy, state, req.units, now);
-      shadow = evaluated.codes;
-      decision = { ok: true, bucket: null, periodStart: null, position: evaluated.position };
+    if (judged.kind === "replay") {
+      recordEvent(this.sql, { at: now, requestId: req.requestId, surface: req.surface, status: judged.response.status, outcome: "replayed", catalogVersion: req.catalogVersion, attribution, signals });
+      return this.afterEvent({ kind: "replay", response: judged.response, policy, ...payer });
     }
-    if (!decision.ok) {
-      const { ok: _, ...refusal } = decision;
-      return this.afterEvent(refuse(refusal));
-    }
+    const { decision, shadow, idempotency } = judged;
     const { bucket, periodStart, position } = decision;
     const shadowed = shadow.length > 0 ? { shadow } : {};
     const pattern = { idempotencyKey: req.idempotencyKey, notModified: false };
@@ -395,41 +297,23 @@ export class TenantLimiter extends DurableObject<Env> {
   quote(req: QuoteRequest): QuoteResult {
     this.calls.quote++;
     const now = this.clock.now();
-    const tenant = this.tenant;
-    let delegation: Extract<Delegation, { ok: true }> | null = null;
-    if (req.actor !== undefined) {
-      const d = delegate(tenant, this.partners.get(req.actor), this.grants.values(), { actor: req.actor, keyId: req.keyId, surface: req.surface, terms: req.terms, now });
-      if (!d.ok) return { kind: "refused", code: d.code, detail: d.detail, ...(d.payer !== undefined && { payer: d.payer }) };
-      delegation = d;
-    } else {
-      const denied = this.checkPrincipal(req.keyId, now);
-      if (denied || !tenant) return { kind: "refused", ...(denied ?? { code: "unauthenticated", detail: "Unknown API key." }) };
+    const auth = authorize(this.principals, { keyId: req.keyId, ...(req.actor !== undefined && { actor: req.actor }), surface: req.surface, terms: req.terms }, now);
+    if (!auth.ok) return { kind: "refused", code: auth.code, detail: auth.detail, ...(auth.payer !== undefined && { payer: auth.payer }) };
+    const { policy } = auth;
+    const payer = { payer: auth.attribution?.payer ?? auth.tenant.id };
+    const judged = judge(auth, this.counters.surfaceState(req.surface), req, (key) => this.idempotencyRow(key), now);
+    if (judged.kind === "replay") return { kind: "replay", policy, ...payer };
+    if (judged.kind === "refused") {
+      const { kind: _, stage, ...refusal } = judged;
+      return { kind: "refused", ...refusal, ...payer, policy, ...(stage === "limits" && { limits: this.counters.limitsOf(policy, now) }) };
     }
-    if (!tenant) return { kind: "refused", code: "unauthenticated", detail: "Unknown API key." };
-    const limitsPolicy = effectivePolicy(tenant, req.surface, req.terms);
-    const policy = delegation ? delegation.pricing(limitsPolicy) : limitsPolicy;
-    const payer = { payer: delegation?.attribution.payer ?? tenant.id };
-    const own = delegation ? null : ownCallRefusal(req.terms, req.surface);
-    if (own) return { kind: "refused", ...own, ...payer, policy };
-    const idempotency = req.idempotency && delegation ? { ...req.idempotency, key: `${delegation.attribution.actor}\u0000${req.idempotency.key}` } : req.idempotency;
-    if (idempotency) {
-      const verdict = verdictOf(this.idempotencyRow(idempotency.key), idempotency, now);
-      if (verdict.kind === "in-use") return { kind: "refused", code: "idempotency-key-in-use", detail: "A request with this Idempotency-Key is still in flight.", policy, ...payer };
-      if (verdict.kind === "reused") return { kind: "refused", code: "idempotency-key-reused", detail: "This Idempotency-Key was used for a different request.", policy, ...payer };
-      if (verdict.kind === "replay") return { kind: "replay", policy, ...payer };
-    }
-    const decision = decide(tenant, limitsPolicy, this.counters.surfaceState(req.surface), req.units, now);
-    if (!decision.ok) {
-      const { ok: _, ...refusal } = decision;
-      return { kind: "refused", ...refusal, ...payer, policy, limits: this.counters.limitsOf(policy, now) };
-    }
-    const charge = req.units === null ? null : chargeFor(policy, req.units, decision.position, req.signals);
-    return { kind: "allowed", policy, charge, ...payer };
+    const charge = req.units === null ? null : chargeFor(policy, req.units, judged.decision.position, req.signals);
+    return { kind: "allowed", policy, charge, ...payer, ...(judged.shadow.length > 0 && { shadow: judged.shadow }) };
   }
 
   /** The strong key and tenant check alone, read-only (used where nothing else is asked). */
   checkKey(keyId: string): { code: RefusalCode; detail: string } | null {
-    return this.checkPrincipal(keyId, this.clock.now());
+    return this.principals.check(keyId, this.clock.now());
   }
 
   /**
@@ -441,7 +325,7 @@ export class TenantLimiter extends DurableObject<Env> {
   async refuse(req: PreAdmissionRefusal): Promise<{ code: RefusalCode; detail: string; retryAfter?: number } | null> {
     this.calls.refuse++;
     const now = this.clock.now();
-    const denied = this.checkPrincipal(req.keyId, now);
+    const denied = this.principals.check(req.keyId, now);
     if (denied) return denied;
     const taken = take(this.refusalBucket, REFUSAL_RATE, now);
     let answer: { code: RefusalCode; detail: string; retryAfter?: number } | null = null;
@@ -474,7 +358,7 @@ export class TenantLimiter extends DurableObject<Env> {
     if (unflushedEvents(this.sql) >= REPORT_BACKLOG_EVENTS) await this.flush({ summary: "when-due" });
     const tenant = this.tenant;
     if (!tenant || tenant.deleted) return { accepted: [], duplicates: [] };
-    const ledger = { sql: this.sql, counters: this.counters, tenant, grants: this.grants, partners: this.partners };
+    const ledger = { sql: this.sql, counters: this.counters, tenant, grants: this.principals.grants, partners: this.principals.partners };
     const result = this.storage.transactionSync(() => acceptReports(ledger, req, this.clock.now()));
     if (result.accepted.length > 0) await this.afterEvent(undefined);
     return result;
@@ -533,69 +417,19 @@ export class TenantLimiter extends DurableObject<Env> {
       this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
       ((at) => (at === null ? null : at + EVENT_RETENTION_MS + HOUR_MS))(next("SELECT MIN(hour) AS at FROM usage_history")),
       outboxRetry ? now + OUTBOX_RETRY_MS : null,
-      this.summaryStale && this.tenant ? this.summaryDueAt : null,
+      this.flusher.summaryDue(),
     ].filter((at): at is number => at !== null);
     if (candidates.length > 0) await this.ensureAlarm(Math.max(now + 1, Math.min(...candidates)));
   }
 
   /**
    * Moves every unflushed usage event into the D1 rollups (exactly once, see metering/flush.ts)
-   * and refreshes the tenant's current-period summary in KV. Usage reads call this first, so
-   * they include every request answered before them (and the summary is rewritten for them);
-   * the alarm's own flushes rewrite it at most every SUMMARY_EVERY_MS.
+   * and refreshes the tenant's current-period summary in KV (flusher.ts). Usage reads call this
+   * first, so they include every request answered before them (and the summary is rewritten for
+   * them); the alarm's own flushes rewrite it at most every SUMMARY_EVERY_MS.
    */
-  async flush(options: { summary: "always" | "when-due" } = { summary: "always" }): Promise<{ flushed: number }> {
-    // One flush at a time per limiter: a usage read and the alarm would otherwise write the same
-    // events twice to D1 (harmless, the watermark refuses the second, but wasted work).
-    const run = this.flushing.then(() => this.flushPending(options.summary));
-    this.flushing = run.catch(() => undefined);
-    return run;
-  }
-
-  private async flushPending(summary: "always" | "when-due"): Promise<{ flushed: number }> {
-    const tenant = this.tenant;
-    if (!tenant) return { flushed: 0 };
-    this.persistRefusals();
-    let flushed = 0;
-    for (;;) {
-      const from = flushedThrough(this.sql);
-      const events = this.sql
-        .exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM usage_events WHERE seq > ? ORDER BY seq LIMIT ?`, from, FLUSH_BATCH)
-        .toArray()
-        .map(eventOf);
-      if (events.length === 0) break;
-      const to = events.at(-1)!.seq;
-      const watermark = await flushToD1(this.env.DB, { tenant: tenant.id, fromSeq: from, toSeq: to, deltas: rollUp(events, tenant.id), requests: requestDeltas(events, tenant.id) });
-      // D1 may already be past `from` (a flush that crashed before recording its watermark here):
-      // then this batch was refused, and the loop goes on from D1's watermark. Never move backwards.
-      if (watermark <= from) throw new Error(`usage flush of ${tenant.id} did not apply: D1 watermark ${watermark}, expected > ${from}`);
-      this.storage.transactionSync(() => {
-        this.sql.exec(
-          "INSERT INTO meta (name, value) VALUES ('flushed_through', ?) ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
-          watermark,
-        );
-        // The events read are every event through `to` not yet compacted (compaction moves with the
-        // watermark); D1 ahead of `to` (a crashed flush) leaves events unread, for the SQL path.
-        if (watermark === to) compactEvents(this.sql, events, watermark);
-        else compactThrough(this.sql, watermark);
-        this.markSummary(true);
-      });
-      flushed += events.filter((e) => e.seq <= watermark).length;
-    }
-    const now = this.clock.now();
-    if (this.summaryStale && (summary === "always" || now >= this.summaryDueAt)) {
-      await writeUsageSummary(this.env, tenant.id, now);
-      // ± a quarter at random: tenants that started together do not all rewrite theirs in the same second.
-      this.summaryDueAt = now + SUMMARY_EVERY_MS * (0.75 + Math.random() / 2);
-      this.markSummary(false);
-    }
-    return { flushed };
-  }
-
-  private markSummary(stale: boolean): void {
-    if (this.summaryStale === stale) return;
-    this.sql.exec("INSERT INTO meta (name, value) VALUES ('summary_stale', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", stale ? 1 : 0);
-    this.summaryStale = stale;
+  async flush(options: { summary: SummaryWhen } = { summary: "always" }): Promise<{ flushed: number }> {
+    return this.flusher.flush(options.summary);
   }
 
   // ---- operators' views -------------------------------------------------------------------------
@@ -694,16 +528,5 @@ export class TenantLimiter extends DurableObject<Env> {
   private async afterEvent<T>(result: T): Promise<T> {
     await this.ensureAlarm(this.clock.now() + FLUSH_DELAY_MS);
     return result;
-  }
-
-  /** The strong check of a key and its tenant (CONTRACT §3.1, §4): null when they may proceed. */
-  private checkPrincipal(keyId: string, now: number): { code: RefusalCode; detail: string } | null {
-    const tenant = this.tenant;
-    if (!tenant) return { code: "unauthenticated", detail: "Unknown API key." };
-    const key = this.keys.get(keyId);
-    if (tenant.deleted || !key || key.revokedAt !== null) return { code: "key-revoked", detail: "This API key has been revoked." };
-    if (key.expiresAt !== null && key.expiresAt <= now) return { code: "key-revoked", detail: "This API key has expired." };
-    if (tenant.status === "suspended") return { code: "tenant-suspended", detail: `Tenant "${tenant.id}" is suspended.` };
-    return null;
   }
 }

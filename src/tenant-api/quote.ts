@@ -37,6 +37,7 @@ export const QuoteAnswer = z
     replay: z.boolean().optional(),
     unitPrice: z.string().optional().openapi({ description: "when the units are not known before the answer (response-measured or reported): the price of one unit under the paying plan" }),
     payer: z.string().nullable().optional().openapi({ description: "the tenant that would pay: the caller, its customer, or (a grant with payer \"partner\") the partner" }),
+    shadow: z.array(z.string()).optional().openapi({ description: "under a shadow rule (enforce: shadow), the limits that would refuse the request if they were enforced: it is allowed, and its answer would carry Tollgate-Shadow" }),
     problem: ProblemSchema.optional(),
   })
   .openapi("Quote");
@@ -87,11 +88,12 @@ async function quote(c: Context<AppEnv>, described: z.infer<typeof QuoteRequestS
     if (result.kind === "refused") throw refusalProblem(result, request.surface);
     const unit = result.policy.meter.unit;
     if (result.kind === "replay") return { allowed: true, surface, rule, units: 0, cost: "0", incentives: [], unit, replay: true, payer };
+    const shadow = result.shadow ? { shadow: result.shadow } : {};
     if (!result.charge) {
       const unitPrice = result.policy.rule === "included" ? "0" : (result.policy.price?.unit ?? "0");
-      return { allowed: true, surface, rule, units: null, cost: null, incentives: [], unit, unitPrice, payer };
+      return { allowed: true, surface, rule, units: null, cost: null, incentives: [], unit, unitPrice, payer, ...shadow };
     }
-    return { allowed: true, surface, rule, units: result.charge.units, cost: formatMoney(result.charge.cost), incentives: result.charge.incentives, unit, payer };
+    return { allowed: true, surface, rule, units: result.charge.units, cost: formatMoney(result.charge.cost), incentives: result.charge.incentives, unit, payer, ...shadow };
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
     // A revoked or suspended caller is told that, whatever it asked about (as on the request path).

@@ -72,6 +72,28 @@ describe("shadow rules", () => {
     expect(hl.rl?.rate?.remaining).toBe(sl.rl?.rate?.remaining);
   });
 
+  it("quotes what the request would get: allowed under the shadow rule, naming the limits; refused under the strict one", async () => {
+    await loadCatalog(catalog);
+    const strict = await tenantWithKey({ id: "shq-strict", plan: "strict" });
+    const shadow = await tenantWithKey({ id: "shq-shadow", plan: "shadow" });
+    const quote = async (key: string) => {
+      const res = await call(key, "/_tollgate/quote", { method: "POST", body: JSON.stringify({ method: "GET", path: "/both" }), headers: { "Content-Type": "application/json" } });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { allowed: boolean; cost: string; shadow?: string[]; problem?: { type: string } };
+    };
+    for (const key of [strict.key, shadow.key]) await (await call(key, "/both")).arrayBuffer(); // the one request both limits allow
+    const strictQuote = await quote(strict.key);
+    expect(strictQuote.allowed).toBe(false);
+    expect(strictQuote.problem?.type).toBe("urn:tollgate:problem:rate-limited");
+    const shadowQuote = await quote(shadow.key);
+    expect(shadowQuote).toMatchObject({ allowed: true, shadow: ["rate-limited", "quota-exhausted"] });
+    const res = await call(shadow.key, "/both");
+    await res.arrayBuffer();
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Tollgate-Shadow")).toBe(shadowQuote.shadow!.join(", "));
+    expect(res.headers.get("Tollgate-Cost")).toBe(shadowQuote.cost);
+  });
+
   it("refuses a shadow rule on a leased surface in the catalog", async () => {
     const res = await adminOk<{ stranded: unknown[] }>("PUT", "/catalog?dryRun=true", catalog);
     expect(res.stranded).toEqual([]);
