@@ -1,10 +1,12 @@
-// Held admissions and their settlement (CONTRACT §6): settled by the Worker once their answer has
+// Held admissions (CONTRACT §6): opened by `admit`, settled by the Worker once their answer has
 // ended, or by the limiter at the end of their lease; and refunds of admissions charged at
 // admission whose origin failed. Each in one transaction with its usage event.
 import { chargeFor, type Charge } from "../pricing/charge";
 import type { AdmissionCounters } from "./counters";
 import type { EffectivePolicy } from "./policy";
-import type { Attribution, RefundRequest, SettleRequest, Settlement } from "./protocol";
+import type { Allowed } from "./decide";
+import { IDEMPOTENCY_TTL_MS, type IdempotencyClaim } from "./idempotency";
+import type { Attribution, RefundRequest, RefusalCode, SettleRequest, Settlement } from "./protocol";
 import { recordEvent } from "./usage-log";
 import type { LimiterStorage } from "./atomic";
 
@@ -48,6 +50,22 @@ const publicSettlement = ({ charged, units, cost, savings, incentives }: StoredS
 
 export const settlementOf = (c: Charge): Settlement => ({ charged: true, units: c.units, cost: c.cost, savings: c.savings, incentives: c.incentives });
 
+/** What a held admission keeps until it is settled (see `open`). */
+export interface Opening {
+  surface: string;
+  requestId: string;
+  units: number | null;
+  leaseMs: number;
+  catalogVersion: number;
+  decision: Allowed;
+  policy: EffectivePolicy;
+  provisional: Charge | null;
+  shadow: RefusalCode[];
+  idempotency: IdempotencyClaim | undefined;
+  attribution: Attribution | null;
+  signals: number;
+}
+
 export class AdmissionBook {
   private readonly sql: SqlStorage;
 
@@ -56,6 +74,57 @@ export class AdmissionBook {
     private readonly counters: AdmissionCounters,
   ) {
     this.sql = storage.sql;
+  }
+
+  /**
+   * Holds an admission until its answer ends (CONTRACT §6): the decision's token and reserved
+   * units, its row (priced at the position it holds), its Idempotency-Key as in flight, and its
+   * concurrency slot — one transaction. Unknown units reserve one unit until the response tells.
+   * `firstRecord`: the first live idempotency record, so the caller schedules their purge.
+   */
+  open(a: Opening, now: number): { admissionId: string; firstRecord: boolean } {
+    const admissionId = crypto.randomUUID();
+    const { bucket, periodStart, position } = a.decision;
+    const reserve = a.units ?? 1;
+    const shadowed = a.shadow.length > 0;
+    let firstRecord = false;
+    this.storage.transactionSync(() => {
+      if (bucket) this.counters.saveBucket(a.surface, bucket);
+      if (periodStart !== null) this.counters.addToQuota(a.surface, periodStart, 0, reserve);
+      this.sql.exec(
+        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position, attribution, signals, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        admissionId,
+        a.surface,
+        a.requestId,
+        JSON.stringify(a.policy),
+        periodStart,
+        periodStart === null ? 0 : reserve,
+        now,
+        now + a.leaseMs,
+        shadowed ? 0 : 1, // every held admission counts in flight until settled (a shadow-refused one as refused: not); only `concurrency` refuses on it
+        a.catalogVersion,
+        a.idempotency?.key ?? null,
+        a.units,
+        a.provisional === null ? null : JSON.stringify(a.provisional),
+        position,
+        a.attribution === null ? null : JSON.stringify(a.attribution),
+        a.signals,
+        shadowed ? a.shadow.join(",") : null,
+      );
+      if (a.idempotency) {
+        firstRecord = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency WHERE expires_at > ?", now).one().n === 0;
+        this.sql.exec(
+          "INSERT OR REPLACE INTO idempotency (key, fingerprint, admission_id, state, created_at, expires_at) VALUES (?, ?, ?, 'in-flight', ?, ?)",
+          a.idempotency.key,
+          a.idempotency.fingerprint,
+          admissionId,
+          now,
+          now + IDEMPOTENCY_TTL_MS,
+        );
+      }
+    });
+    if (!shadowed) this.counters.takeSlot(a.surface);
+    return { admissionId, firstRecord };
   }
 
   /**

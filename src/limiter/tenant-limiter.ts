@@ -1,9 +1,11 @@
-// One TenantLimiter per tenant (CONTRACT §1). It holds the tenant's authoritative status and keys
-// (so revocation, suspension and deletion bite on the very next request), token buckets, quota
-// counters, admissions and their settlement (CONTRACT §6), idempotency records and unflushed
-// usage events. Every RPC method runs synchronous SQLite statements without awaiting in between,
-// so each call is atomic: concurrent requests never over-admit. Policies are passed in by the
-// caller (see policy.ts); RPC shapes are in protocol.ts, tables in schema.ts.
+// One TenantLimiter per tenant (CONTRACT §1): the RPC surface the Worker and the admin API call,
+// and the alarm. Every RPC method runs synchronous SQLite statements without awaiting in between,
+// so each call is atomic: concurrent requests never over-admit. What it holds lives in a file each:
+// the tenant, keys, grants and partners (principals.ts); the evaluation shared by admit and quote
+// (evaluate.ts, decide.ts); buckets, quota counters and slots (counters.ts); held admissions
+// (admissions.ts); leases (lease-book.ts); idempotency (idempotency.ts); usage events
+// (usage-log.ts) and their flush (flusher.ts); refusals before admission (refusals.ts); reports
+// (reports.ts); governance alerts (alerts.ts). RPC shapes are in protocol.ts, tables in schema.ts.
 import { DurableObject } from "cloudflare:workers";
 import { systemClock, type Clock } from "../clock";
 import { problemStatus } from "../problems";
@@ -45,16 +47,13 @@ import { AdmissionBook, LATE_SETTLE_MS } from "./admissions";
 import { AlertBook } from "./alerts";
 import { emitEvents } from "../webhooks/emit";
 import { HOUR_MS, recordEvent, unflushedEvents } from "./usage-log";
-import { take, type BucketState } from "./token-bucket";
+import { EarlyRefusals, REFUSAL_PERSIST_MS } from "./refusals";
 
 export type * from "./protocol";
 export { FLUSH_DELAY_MS, SUMMARY_EVERY_MS } from "./flusher";
 /** Raw usage events stay in the limiter this long after they are flushed (CONTRACT §6 USAGE_EVENT_DAYS default). */
 export const EVENT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-/** Refusals before admission (no surface, invalid body) are counted in memory and written at most this often. */
-export const REFUSAL_PERSIST_MS = 1_000;
-/** Refusals before admission are limited per tenant: a flood of them is itself refused (issue 8, row 8). */
-export const REFUSAL_RATE = { limit: 20, window: 1, burst: 100 } as const;
+export { REFUSAL_PERSIST_MS, REFUSAL_RATE } from "./refusals";
 /** Refunds are remembered this long, so a refund retried after a lost answer counts once. */
 const REFUND_MEMORY_MS = 24 * 60 * 60 * 1000;
 /** A report arriving while this many usage events wait for the flush waits for it first (issue 14). */
@@ -64,14 +63,6 @@ export const LATE_USAGE_MS = 35 * 24 * 60 * 60 * 1000;
 /** A hand-over of governance events the hub did not take is tried again this much later. */
 const OUTBOX_RETRY_MS = 30_000;
 
-interface PendingRefusal {
-  at: number;
-  surface: string | null;
-  code: string;
-  status: number;
-  catalogVersion: number | null;
-  count: number;
-}
 
 export class TenantLimiter extends DurableObject<Env> {
   /** Replaced by tests through runInDurableObject to drive time. */
@@ -87,9 +78,8 @@ export class TenantLimiter extends DurableObject<Env> {
   private readonly flusher: UsageFlusher;
   /** The tenant, its keys, and the grants and partners naming it, in memory (principals.ts). */
   private principals!: Principals;
-  /** Refusals before admission not yet written, by surface, code and status. */
-  private pendingRefusals = new Map<string, PendingRefusal>();
-  private refusalBucket: BucketState | null = null;
+  /** Refusals before admission, counted in memory until written (refusals.ts). */
+  private readonly refusals: EarlyRefusals;
   /** Buckets, quota counters, in-flight counts and Retry-After, in memory (counters.ts). */
   private counters!: AdmissionCounters;
   /** Leases of permits held by isolates (lease-book.ts). */
@@ -108,7 +98,8 @@ export class TenantLimiter extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.storage = guardedStorage(ctx.storage, () => this.reload());
-    this.flusher = new UsageFlusher(this.storage, env, () => this.principals.tenant?.id ?? null, () => this.persistRefusals(), () => this.clock.now());
+    this.refusals = new EarlyRefusals(this.storage);
+    this.flusher = new UsageFlusher(this.storage, env, () => this.principals.tenant?.id ?? null, () => this.refusals.persist(), () => this.clock.now());
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
       this.load();
@@ -243,47 +234,12 @@ export class TenantLimiter extends DurableObject<Env> {
       return this.afterEvent({ ...common, mode: "charged", policy: { surface: policy.surface, meter: policy.meter }, charge, limits, ...(lease && { lease }) });
     }
 
-    const admissionId = crypto.randomUUID();
-    const reserve = req.units ?? 1; // unknown units hold one unit until the response tells
     // What an admission never settled is charged (CONTRACT §6): its request-known units, priced now.
     const provisional = req.units === null ? null : chargeFor(policy, req.units, position, pattern);
-    let firstRecord = false;
-    this.storage.transactionSync(() => {
-      if (bucket) this.counters.saveBucket(req.surface, bucket);
-      if (periodStart !== null) this.counters.addToQuota(req.surface, periodStart, 0, reserve);
-      this.sql.exec(
-        "INSERT INTO admissions (id, surface, request_id, policy, period_start, reserved, admitted_at, expires_at, slot_open, catalog_version, idempotency_key, units, provisional, position, attribution, signals, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        admissionId,
-        req.surface,
-        req.requestId,
-        JSON.stringify(policy),
-        periodStart,
-        periodStart === null ? 0 : reserve,
-        now,
-        now + req.leaseMs,
-        shadow.length > 0 ? 0 : 1, // every held admission counts in flight until settled (a shadow-refused one as refused: not); only `concurrency` refuses on it
-        req.catalogVersion,
-        idempotency?.key ?? null,
-        req.units,
-        provisional === null ? null : JSON.stringify(provisional),
-        position,
-        attribution === null ? null : JSON.stringify(attribution),
-        signals,
-        shadow.length > 0 ? shadow.join(",") : null,
-      );
-      if (idempotency) {
-        firstRecord = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency WHERE expires_at > ?", now).one().n === 0;
-        this.sql.exec(
-          "INSERT OR REPLACE INTO idempotency (key, fingerprint, admission_id, state, created_at, expires_at) VALUES (?, ?, ?, 'in-flight', ?, ?)",
-          idempotency.key,
-          idempotency.fingerprint,
-          admissionId,
-          now,
-          now + IDEMPOTENCY_TTL_MS,
-        );
-      }
-    });
-    if (shadow.length === 0) this.counters.takeSlot(req.surface);
+    const { admissionId, firstRecord } = this.admissions.open(
+      { surface: req.surface, requestId: req.requestId, units: req.units, leaseMs: req.leaseMs, catalogVersion: req.catalogVersion, decision, policy, provisional, shadow, idempotency, attribution, signals },
+      now,
+    );
     const result: AdmitResult = { ...common, mode: "held", policy, admissionId, provisional, limits: this.counters.limitsOf(policy, now) };
     await this.ensureAlarm(now + req.leaseMs);
     if (firstRecord) await this.ensureAlarm(now + IDEMPOTENCY_TTL_MS);
@@ -327,19 +283,7 @@ export class TenantLimiter extends DurableObject<Env> {
     const now = this.clock.now();
     const denied = this.principals.check(req.keyId, now);
     if (denied) return denied;
-    const taken = take(this.refusalBucket, REFUSAL_RATE, now);
-    let answer: { code: RefusalCode; detail: string; retryAfter?: number } | null = null;
-    let { code, status } = req;
-    if (taken.admitted) this.refusalBucket = taken.state;
-    else {
-      answer = { code: "rate-limited", detail: `Too many refused requests: at most ${REFUSAL_RATE.limit} per second may miss every surface or be invalid.`, retryAfter: taken.retryAfter };
-      code = "rate-limited";
-      status = 429;
-    }
-    const id = `${req.surface}\u0000${code}\u0000${status}\u0000${req.catalogVersion}`;
-    const pending = this.pendingRefusals.get(id);
-    if (pending) pending.count++;
-    else this.pendingRefusals.set(id, { at: now, surface: req.surface, code, status, catalogVersion: req.catalogVersion, count: 1 });
+    const answer = this.refusals.count(req, now);
     await this.ensureAlarm(now + REFUSAL_PERSIST_MS);
     return answer;
   }
@@ -396,7 +340,7 @@ export class TenantLimiter extends DurableObject<Env> {
     const now = this.clock.now();
     this.admissions.expire(now);
     this.leases.expire(now);
-    this.persistRefusals();
+    this.refusals.persist();
     await this.flush({ summary: "when-due" });
     this.alerts.checkQuotas(this.currentPolicies(), (surface, periodStart) => this.counters.quotaCounter(surface, periodStart), now);
     const outboxRetry = await this.handOverEvents();
@@ -414,7 +358,7 @@ export class TenantLimiter extends DurableObject<Env> {
       ((at) => (at === null ? null : at + UNREPORTED_KEPT_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state != 'open'")),
       ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
       unflushedEvents(this.sql) > 0 ? now + FLUSH_DELAY_MS : null,
-      this.pendingRefusals.size > 0 ? now + REFUSAL_PERSIST_MS : null,
+      this.refusals.due(now),
       ((at) => (at === null ? null : at + EVENT_RETENTION_MS + HOUR_MS))(next("SELECT MIN(hour) AS at FROM usage_history")),
       outboxRetry ? now + OUTBOX_RETRY_MS : null,
       this.flusher.summaryDue(),
@@ -468,18 +412,6 @@ export class TenantLimiter extends DurableObject<Env> {
       return req.terms;
     }
     return this.terms.get(id);
-  }
-
-  /** Refusals counted in memory since the last write, as one weighted usage event each. */
-  private persistRefusals(): void {
-    if (this.pendingRefusals.size === 0) return;
-    const pending = [...this.pendingRefusals.values()];
-    this.pendingRefusals.clear();
-    this.storage.transactionSync(() => {
-      for (const p of pending) {
-        recordEvent(this.sql, { at: p.at, requestId: "", surface: p.surface, status: p.status, outcome: "rejected", reason: p.code, weight: p.count, ...(p.catalogVersion !== null && { catalogVersion: p.catalogVersion }) });
-      }
-    });
   }
 
   private idempotencyRow(key: string): IdempotencyRow | undefined {
