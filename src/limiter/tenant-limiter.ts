@@ -62,6 +62,13 @@ export const REPORT_BACKLOG_EVENTS = 10_000;
 export const LATE_USAGE_MS = 35 * 24 * 60 * 60 * 1000;
 /** A hand-over of governance events the hub did not take is tried again this much later. */
 const OUTBOX_RETRY_MS = 30_000;
+/**
+ * The alarm's purges (expired idempotency records, old refunds, report ids, hourly history) and
+ * the deadlines hours or days away are looked at this often while alarms keep coming, not on each
+ * 5-s flush alarm: a purge a minute late changes no answer (an expired record is already treated
+ * as absent), and it saves a busy tenant's alarm ten statements.
+ */
+const UPKEEP_EVERY_MS = 60_000;
 
 
 export class TenantLimiter extends DurableObject<Env> {
@@ -90,6 +97,9 @@ export class TenantLimiter extends DurableObject<Env> {
   private alerts!: AlertBook;
   /** Surface terms by catalog version and surface (see termsOf). */
   private terms = new Map<string, SurfaceTerms>();
+  /** When the alarm next purges and looks at the far deadlines, and the earliest of those (see UPKEEP_EVERY_MS). */
+  private upkeepDueAt = 0;
+  private farAt: number | null = null;
   /** Calls since this instance started (`stats`): what the request path costs the object. */
   private calls: LimiterStats["calls"] = { admit: 0, settle: 0, refund: 0, reportLease: 0, refuse: 0, quote: 0, report: 0 };
   private readonly startedAt = Date.now();
@@ -344,25 +354,36 @@ export class TenantLimiter extends DurableObject<Env> {
     await this.flush({ summary: "when-due" });
     this.alerts.checkQuotas(this.currentPolicies(), (surface, periodStart) => this.counters.quotaCounter(surface, periodStart), now);
     const outboxRetry = await this.handOverEvents();
-    this.alerts.purge(now);
-    this.sql.exec("DELETE FROM reports_seen WHERE at < ?", now - LATE_USAGE_MS);
-    this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
-    this.sql.exec("DELETE FROM refunds WHERE at <= ?", now - REFUND_MEMORY_MS);
-    this.sql.exec("DELETE FROM usage_history WHERE hour < ?", now - EVENT_RETENTION_MS);
     const next = (q: string, ...args: SqlStorageValue[]) => this.sql.exec<{ at: number | null }>(q, ...args).one().at;
-    const candidates = [
-      next("SELECT MIN(expires_at) AS at FROM idempotency"),
-      ((at) => (at === null ? null : at + REFUND_MEMORY_MS))(next("SELECT MIN(at) AS at FROM refunds")),
+    const after = (ms: number) => (at: number | null) => (at === null ? null : at + ms);
+    // What is due within seconds or minutes, looked at on every alarm.
+    const near = [
       next("SELECT MIN(expires_at) AS at FROM admissions WHERE state != 'expired'"),
-      ((at) => (at === null ? null : at + REPORT_GRACE_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state = 'open'")),
-      ((at) => (at === null ? null : at + UNREPORTED_KEPT_MS))(next("SELECT MIN(expires_at) AS at FROM leases WHERE state != 'open'")),
-      ((at) => (at === null ? null : at + LATE_SETTLE_MS))(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
+      after(REPORT_GRACE_MS)(next("SELECT MIN(expires_at) AS at FROM leases WHERE state = 'open'")),
       unflushedEvents(this.sql) > 0 ? now + FLUSH_DELAY_MS : null,
       this.refusals.due(now),
-      ((at) => (at === null ? null : at + EVENT_RETENTION_MS + HOUR_MS))(next("SELECT MIN(hour) AS at FROM usage_history")),
       outboxRetry ? now + OUTBOX_RETRY_MS : null,
       this.flusher.summaryDue(),
     ].filter((at): at is number => at !== null);
+    // The purges, and what is due hours or days away: at most every UPKEEP_EVERY_MS while alarms
+    // come, and always before the object goes idle (nothing near), so nothing is left unscheduled.
+    if (now >= this.upkeepDueAt || near.length === 0 || (this.farAt !== null && this.farAt <= now)) {
+      this.alerts.purge(now);
+      this.sql.exec("DELETE FROM reports_seen WHERE at < ?", now - LATE_USAGE_MS);
+      this.sql.exec("DELETE FROM idempotency WHERE expires_at <= ?", now);
+      this.sql.exec("DELETE FROM refunds WHERE at <= ?", now - REFUND_MEMORY_MS);
+      this.sql.exec("DELETE FROM usage_history WHERE hour < ?", now - EVENT_RETENTION_MS);
+      const far = [
+        next("SELECT MIN(expires_at) AS at FROM idempotency"),
+        after(REFUND_MEMORY_MS)(next("SELECT MIN(at) AS at FROM refunds")),
+        after(UNREPORTED_KEPT_MS)(next("SELECT MIN(expires_at) AS at FROM leases WHERE state != 'open'")),
+        after(LATE_SETTLE_MS)(next("SELECT MIN(expires_at) AS at FROM admissions WHERE state = 'expired'")),
+        after(EVENT_RETENTION_MS + HOUR_MS)(next("SELECT MIN(hour) AS at FROM usage_history")),
+      ].filter((at): at is number => at !== null);
+      this.farAt = far.length > 0 ? Math.min(...far) : null;
+      this.upkeepDueAt = now + UPKEEP_EVERY_MS;
+    }
+    const candidates = this.farAt === null ? near : [...near, this.farAt];
     if (candidates.length > 0) await this.ensureAlarm(Math.max(now + 1, Math.min(...candidates)));
   }
 
