@@ -33,7 +33,7 @@ describe("the alarm's upkeep", () => {
     // Within the same minute: a refund (a row kept a day), more traffic, and the alarms it brings.
     clock.advance(1_000);
     const refundAt = clock.now();
-    expect(await stub.refund({ requestId: "upkeep-r1", surface: "items", periodStart: null, charge: { units: 1, cost: 1000, savings: 0, incentives: [] }, status: 502, reason: "origin-unavailable" })).toBe(true);
+    expect(await stub.refund({ requestId: "upkeep-r1", surface: "items", periodStart: null, charge: { units: 1, cost: 1000, baseCost: 1000, savings: 0, overageUnits: 0, incentives: [] }, status: 502, reason: "origin-unavailable" })).toBe(true);
     await item();
     // Run every alarm that is due within minutes, at its time, until only far deadlines are left.
     for (let i = 0; i < 20; i++) {
