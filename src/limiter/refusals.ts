@@ -50,15 +50,17 @@ export class EarlyRefusals {
     return this.pending.size > 0 ? now + REFUSAL_PERSIST_MS : null;
   }
 
-  /** Those counted since the last write, as one weighted usage event each. */
+  /**
+   * Those counted since the last write, as one weighted usage event each. They are forgotten only
+   * once written: a transaction that fails leaves them counted, for the next write.
+   */
   persist(): void {
     if (this.pending.size === 0) return;
-    const pending = [...this.pending.values()];
-    this.pending.clear();
     this.storage.transactionSync(() => {
-      for (const p of pending) {
+      for (const p of this.pending.values()) {
         recordEvent(this.storage.sql, { at: p.at, requestId: "", surface: p.surface, status: p.status, outcome: "rejected", reason: p.code, weight: p.count, ...(p.catalogVersion !== null && { catalogVersion: p.catalogVersion }) });
       }
     });
+    this.pending.clear();
   }
 }

@@ -65,4 +65,21 @@ describe("a limiter transaction that fails", () => {
     expect(rows.reduce((n, r) => n + r.requests, 0)).toBe(2);
     expect(rows.reduce((n, r) => n + r.units, 0)).toBe(2);
   });
+
+  it("loses no refusal counted before admission: those a failed write could not record are written by the next", async () => {
+    const { key } = await tenantWithKey({ id: "torn-refusals", plan: "q" });
+    for (let i = 0; i < 3; i++) await expectProblem(await call(key, `/nowhere/${i}`), 404, "no-surface");
+    const stub = limiter("torn-refusals");
+    const repair = await breakUsageLog("torn-refusals");
+    await expect(stub.flush()).rejects.toThrow(); // writing the counted refusals fails first
+    await repair();
+    await stub.flush();
+    const counted = await runInDurableObject(stub, (_: TenantLimiter, state) => {
+      const sql = state.storage.sql;
+      const kept = sql.exec<{ n: number | null }>("SELECT SUM(requests) AS n FROM usage_history WHERE reason = 'no-surface'").one().n ?? 0;
+      const waiting = sql.exec<{ n: number | null }>("SELECT SUM(weight) AS n FROM usage_events WHERE reason = 'no-surface'").one().n ?? 0;
+      return kept + waiting;
+    });
+    expect(counted).toBe(3);
+  });
 });
