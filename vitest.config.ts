@@ -16,6 +16,11 @@ export default defineConfig({
                 ORIGIN_URL: `http://127.0.0.1:${inject("originPort")}`,
                 ORIGIN_TIMEOUT_MS: "1000",
                 MAX_BODY_BYTES: "65536",
+                // This pool forces workerd's `no_handle_cross_request_promise_resolution`: a request
+                // waiting in another request's admission batch would resume in that request's
+                // context. Batching is tested here on one context (test/gateway/admission-line.test.ts)
+                // and through a real gateway with production flags (test/e2e/batching.test.ts).
+                ADMIT_BATCHING: "off",
                 // `npm run fuzz` runs more seeded request mixes than `npm test` (test/fuzz).
                 FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
                 FUZZ_SEED: process.env.FUZZ_SEED ?? "",

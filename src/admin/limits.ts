@@ -33,7 +33,8 @@ const getLimits = createRoute({
 const LimiterStatsSchema = z
   .object({
     since: z.string().openapi({ description: "when this instance of the tenant's limiter started (counters restart with it)" }),
-    calls: z.record(z.string(), z.number().int()).openapi({ description: "RPC calls by method since then" }),
+    calls: z.record(z.string(), z.number().int()).openapi({ description: "RPC calls by method since then (`admitBatch` counts one call however many admissions it carried)" }),
+    batchedAdmissions: z.number().int().openapi({ description: "admissions that came in `admitBatch` calls since then: requests of one isolate that waited while another admission for the tenant was on its way" }),
     leasesGranted: z.number().int(),
     failedTransactions: z.number().int().openapi({ description: "storage transactions that failed since then: each rolled back, and the limiter reloaded its memory from storage" }),
     storage: z.object({ bytes: z.number().int(), rows: z.record(z.string(), z.number().int()) }),

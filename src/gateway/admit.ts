@@ -3,6 +3,7 @@
 import { problem, type Problem } from "../problems";
 import type { AdmitRequest, AdmitResult, Admitted, Refusal } from "../limiter/protocol";
 import { limiterOf } from "../limiter/stub";
+import { admitInLine } from "./admission-line";
 import { rateLimitHeaders } from "./headers";
 
 export type Admission = Admitted;
@@ -13,17 +14,18 @@ const termsSent = new Set<string>();
 
 /** `null` means: the limiter failed and FAIL_MODE=open, so forward unmetered. */
 export async function admit(
-  env: Pick<Env, "LIMITER" | "FAIL_MODE">,
+  env: Pick<Env, "LIMITER" | "FAIL_MODE" | "ADMIT_BATCHING">,
   tenantId: string,
   req: AdmitRequest,
+  keepAlive: (promise: Promise<unknown>) => void,
 ): Promise<Admission | Replay | null> {
   let result: AdmitResult;
   const sent = `${tenantId}\u0000${req.catalogVersion}\u0000${req.surface}`;
   try {
-    const limiter = limiterOf(env, tenantId);
     const { terms: _, ...lean } = req;
-    result = await limiter.admit(termsSent.has(sent) ? lean : req);
-    if (result.kind === "terms-needed") result = await limiter.admit(req); // it restarted and lost them
+    const sending = termsSent.has(sent) ? lean : req;
+    result = await (env.ADMIT_BATCHING === "off" ? limiterOf(env, tenantId).admit(sending) : admitInLine(env, tenantId, sending, keepAlive));
+    if (result.kind === "terms-needed") result = await limiterOf(env, tenantId).admit(req); // it restarted and lost them
     if (termsSent.size >= 10_000) termsSent.clear();
     termsSent.add(sent);
   } catch (error) {

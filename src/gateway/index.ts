@@ -113,7 +113,7 @@ export async function serveGateway(call: GatewayCall): Promise<Response> {
           catalogVersion: snapshot!.version,
           ...(claim && { idempotency: claim }),
           ...(asking && { lease: reports ? { reports } : {} }),
-        });
+        }, call.waitUntil);
         if (asking && leaseKey && admission?.kind === "admitted" && admission.mode === "charged" && admission.lease) {
           const held = hold(leaseKey, admission.lease);
           call.waitUntil(reportWhenDone(held, () => clock.now()).then((r) => r && sendLeaseReports(env, principal.tenantId, r)));

@@ -188,6 +188,9 @@ export interface RefundRequest {
 
 export type AdmitResult = Admitted | { kind: "replay"; response: StoredResponse; policy: EffectivePolicy; payer?: string } | Refusal | { kind: "terms-needed" };
 
+/** One answer of `admitBatch`: the admission's own result, or `failed` when judging it threw (nothing of it was written). */
+export type BatchedAdmission = AdmitResult | { kind: "failed"; message: string };
+
 export interface QuoteRequest {
   keyId: string;
   /** A quote on behalf of this limiter's tenant, by this partner (CONTRACT §7). */
@@ -270,7 +273,10 @@ export interface LeaseGrant {
 /** What a tenant's limiter has done since it started, and what it stores (for operators and the benchmark). */
 export interface LimiterStats {
   since: string;
-  calls: { admit: number; settle: number; refund: number; reportLease: number; refuse: number; quote: number; report: number };
+  /** RPCs served, by method: `admitBatch` is one call however many admissions it carries. */
+  calls: { admit: number; admitBatch: number; settle: number; refund: number; reportLease: number; refuse: number; quote: number; report: number };
+  /** Admissions that came in `admitBatch` calls. */
+  batchedAdmissions: number;
   leasesGranted: number;
   /** Storage transactions that failed (each rolled back; memory was reloaded from storage). */
   failedTransactions: number;

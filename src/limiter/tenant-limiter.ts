@@ -17,6 +17,7 @@ import { effectivePolicy, type EffectivePolicy, type SurfaceTerms } from "./poli
 import type {
   AdmitRequest,
   AdmitResult,
+  BatchedAdmission,
   GrantState,
   LeaseGrant,
   LeaseReport,
@@ -101,7 +102,9 @@ export class TenantLimiter extends DurableObject<Env> {
   private upkeepDueAt = 0;
   private farAt: number | null = null;
   /** Calls since this instance started (`stats`): what the request path costs the object. */
-  private calls: LimiterStats["calls"] = { admit: 0, settle: 0, refund: 0, reportLease: 0, refuse: 0, quote: 0, report: 0 };
+  private calls: LimiterStats["calls"] = { admit: 0, admitBatch: 0, settle: 0, refund: 0, reportLease: 0, refuse: 0, quote: 0, report: 0 };
+  /** Admissions that came in batches (`admitBatch`), for `stats`. */
+  private batchedAdmissions = 0;
   private readonly startedAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -185,6 +188,30 @@ export class TenantLimiter extends DurableObject<Env> {
    */
   async admit(req: AdmitRequest): Promise<AdmitResult> {
     this.calls.admit++;
+    return this.admitOne(req);
+  }
+
+  /**
+   * Admissions of requests that waited, in one isolate, while another admission for this tenant
+   * was on its way (gateway/admission-line.ts): one call, each judged in turn exactly as `admit`
+   * judges it, and all of them written in the call's one commit. An admission that throws answers
+   * `failed` without stopping the others.
+   */
+  async admitBatch(reqs: AdmitRequest[]): Promise<BatchedAdmission[]> {
+    this.calls.admitBatch++;
+    this.batchedAdmissions += reqs.length;
+    const results: BatchedAdmission[] = [];
+    for (const req of reqs) {
+      try {
+        results.push(await this.admitOne(req));
+      } catch (error) {
+        results.push({ kind: "failed", message: String(error) });
+      }
+    }
+    return results;
+  }
+
+  private async admitOne(req: AdmitRequest): Promise<AdmitResult> {
     const now = this.clock.now();
     const terms = this.termsOf(req);
     if (!terms) return { kind: "terms-needed" };
@@ -411,7 +438,7 @@ export class TenantLimiter extends DurableObject<Env> {
   stats(): LimiterStats {
     const tables = ["admissions", "usage_events", "usage_history", "idempotency", "leases", "refunds", "quotas", "buckets", "keys"];
     const rows = Object.fromEntries(tables.map((t) => [t, this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n]));
-    return { since: new Date(this.startedAt).toISOString(), calls: { ...this.calls }, leasesGranted: this.leases.granted, failedTransactions: this.reloads, storage: { bytes: this.sql.databaseSize, rows } };
+    return { since: new Date(this.startedAt).toISOString(), calls: { ...this.calls }, batchedAdmissions: this.batchedAdmissions, leasesGranted: this.leases.granted, failedTransactions: this.reloads, storage: { bytes: this.sql.databaseSize, rows } };
   }
 
   reset(surface: string | null, what: "rate" | "quota" | "all"): void {
