@@ -34,6 +34,7 @@ const lines = new Map<string, Line>();
 /**
  * The limiter's answer to `req`. `keepAlive` is the request's `waitUntil`: the calls that carry
  * other requests' admissions are made from this request's context, which must outlive them.
+ * `now` is for tests of the line's patience.
  */
 export function admitInLine(env: Pick<Env, "LIMITER">, tenantId: string, req: AdmitRequest, keepAlive: (promise: Promise<unknown>) => void, now = Date.now()): Promise<AdmitResult> {
   const open = lines.get(tenantId);
@@ -42,11 +43,23 @@ export function admitInLine(env: Pick<Env, "LIMITER">, tenantId: string, req: Ad
   if (open) return first; // the line's call is slow: this request neither waits for it nor holds one
   const line: Line = { since: now, waiting: [] };
   lines.set(tenantId, line);
-  keepAlive(first.then(noop, noop).then(() => drain(env, tenantId, line)));
+  // Runs before the caller's own continuation (registered first): a lone request's line closes at
+  // once, with no waitUntil; otherwise the calls for those who waited go from this request's
+  // context, which its waitUntil keeps alive until they are answered.
+  const answered = () => {
+    if (line.waiting.length === 0) lines.delete(tenantId);
+    else {
+      const calls = drain(env, tenantId, line);
+      try {
+        keepAlive(calls);
+      } catch (error) {
+        console.error("admission line: the calls for waiting requests could not be kept alive", error);
+      }
+    }
+  };
+  first.then(answered, answered);
   return first;
 }
-
-const noop = () => undefined;
 
 /** Sends what waited, one call at a time, until nothing waits; then the tenant's line is closed. */
 async function drain(env: Pick<Env, "LIMITER">, tenantId: string, line: Line): Promise<void> {
