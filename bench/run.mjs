@@ -23,7 +23,8 @@ const params = {
   connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
   seconds: QUICK ? 2 : Number(process.env.BENCH_SECONDS ?? 5),
   rounds: QUICK ? 1 : Number(process.env.BENCH_ROUNDS ?? 3),
-  singleConnectionSeconds: QUICK ? 1 : 2,
+  /** Requests per target of the one-connection measurement, sent in turn across the targets (bench/single.mjs). */
+  singleConnectionRequests: QUICK ? 50 : Number(process.env.BENCH_SINGLE_REQUESTS ?? 500),
   tenants: 100,
   /** After each round, before the CPU is read again: what a target finishes just after its answers lands in its round. */
   quietMs: 500,

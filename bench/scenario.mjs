@@ -1,9 +1,10 @@
-// One scenario of `npm run bench`: a warm-up round (discarded), interleaved measured rounds, a
-// one-connection round per target, then a drain, so that work a target defers past its round
+// One scenario of `npm run bench`: a warm-up round (discarded), interleaved measured rounds, the
+// one-connection latency (every target in turn, request by request), then a drain, so that work a target defers past its round
 // (settlement, usage flushes, admissions expiring at the end of their lease) is still charged
 // to it. Every round records the CPU of every process tree, so deferred work that lands in
 // another target's round is visible, not silently billed to that target.
 import { cpuSnapshot } from "./cpu.mjs";
+import { interleavedSingleConnection } from "./single.mjs";
 import { loadRound } from "./load.mjs";
 import { sleep } from "./processes.mjs";
 import { latencySummary, spread } from "./stats.mjs";
@@ -83,8 +84,18 @@ export async function runScenario(bench, scenario) {
     rounds.push(results);
     log(`scenario "${scenario.title}": round ${i + 1}/${params.rounds}: ${targets.map((t) => `${t.name} ${Math.round(results[t.name].reqPerSec)} req/s`).join(", ")}`);
   }
+  // One connection: request by request in turn across the targets (bench/single.mjs), not a round
+  // per target, so that drift and deferred work hit every target alike.
+  log(`scenario "${scenario.title}": one connection, ${params.singleConnectionRequests} requests per target in turn…`);
+  const interleaved = await interleavedSingleConnection({ targets, keys: scenario.keys, requestsPerTarget: params.singleConnectionRequests });
   const single = {};
-  for (const t of targets) single[t.name] = await round(t, { connections: 1, seconds: params.singleConnectionSeconds, kind: "1 connection" });
+  for (const t of targets) {
+    const r = interleaved[t.name];
+    lastLoadEnd[t.tree] = Date.now();
+    requestsOf[t.tree] = (requestsOf[t.tree] ?? 0) + r.sent;
+    single[t.name] = { kind: "1 connection, in turn", target: t.name, connections: 1, requests: r.requests, latencyMs: latencySummary(r.latencies), errors: r.errors, errorDetail: r.errorDetail };
+    if (r.errors > 0) bench.failed.push(`${scenario.id}/1 connection/${t.name}: ${r.errors} errors ${JSON.stringify(r.errorDetail)}`);
+  }
 
   // The drain: wait until every target's last load is `drainSeconds` old, sampling each second.
   const drainEnd = Math.max(...Object.values(lastLoadEnd)) + params.drainSeconds * 1000;
