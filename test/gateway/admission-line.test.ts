@@ -5,14 +5,12 @@
 // (`sendWith`), where waiting requests can share calls; the rest of the suite runs with
 // ADMIT_BATCHING=off (see vitest.config.ts), and test/e2e/batching.test.ts runs it on a real gateway.
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { admitInLine, LINE_PATIENCE_MS } from "../../src/gateway/admission-line";
 import type { AdmitRequest, LimiterStats } from "../../src/limiter/protocol";
-import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
 import type { RollupRow } from "../../src/metering/usage-rows";
 import { formatMoney, parseMoney } from "../../src/pricing/money";
-import { sendWith } from "../support/faults";
+import { breakUsageLog, sendWith, unreachableLimiter } from "../support/faults";
 import { adminOk, loadCatalog, tenantWithKey } from "../support/http";
 
 const PRICE = "0.001";
@@ -38,7 +36,6 @@ beforeAll(async () => {
 });
 
 const batching = { ADMIT_BATCHING: "on" };
-const limiter = (tenant: string) => (env.LIMITER as DurableObjectNamespace<TenantLimiter>).getByName(tenant);
 
 interface Answer {
   status: number;
@@ -110,15 +107,7 @@ describe("admissions that travel together", () => {
     const { key } = await tenantWithKey({ id: "line-down", plan: "p" });
     // An unreachable limiter that takes a moment to say so, so that requests wait in line meanwhile.
     const asked: string[] = [];
-    const slowFailing = {
-      getByName: () =>
-        new Proxy({}, {
-          get: (_, method) => () => {
-            asked.push(String(method));
-            return new Promise((_, reject) => setTimeout(() => reject(new Error("Network connection lost.")), 20));
-          },
-        }),
-    } as unknown as Env["LIMITER"];
+    const slowFailing = unreachableLimiter(20, asked);
     const paths = Array.from({ length: 8 }, (_, i) => `/metered/${i}`);
     const closed = await sendAll(key, paths, { ...batching, LIMITER: slowFailing });
     expect(closed.map((a) => a.status)).toEqual(Array(8).fill(503));
@@ -133,15 +122,10 @@ describe("admissions that travel together", () => {
   it("admissions whose write fails in a batch count nothing, and the next ones are exact", async () => {
     const { key } = await tenantWithKey({ id: "line-torn", plan: "p" });
     expect((await sendAll(key, ["/metered/first"])).map((a) => a.status)).toEqual([200]);
-    await runInDurableObject(limiter("line-torn"), async (_: TenantLimiter, state) => {
-      await state.storage.deleteAlarm();
-      state.storage.sql.exec("ALTER TABLE usage_events RENAME TO usage_events_away");
-    });
+    const repair = await breakUsageLog("line-torn");
     const failed = await sendAll(key, Array.from({ length: 6 }, (_, i) => `/metered/torn-${i}`));
     expect(failed.map((a) => a.status)).toEqual(Array(6).fill(503));
-    await runInDurableObject(limiter("line-torn"), (_: TenantLimiter, state) => {
-      state.storage.sql.exec("ALTER TABLE usage_events_away RENAME TO usage_events");
-    });
+    await repair();
     const s = await stats("line-torn");
     expect(s.batchedAdmissions).toBeGreaterThan(0); // the failures were batched
     expect(s.failedTransactions).toBe(6);

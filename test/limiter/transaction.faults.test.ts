@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { LimiterStats } from "../../src/limiter/protocol";
 import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
 import type { RollupRow } from "../../src/metering/usage-rows";
+import { breakUsageLog } from "../support/faults";
 import { adminOk, call, expectProblem, loadCatalog, tenantWithKey } from "../support/http";
 
 const LIMIT = 1_000;
@@ -27,22 +28,6 @@ function quotaRemaining(res: Response): number {
   const match = /"quota";r=(\d+)/.exec(res.headers.get("RateLimit") ?? "");
   if (!match) throw new Error(`no quota in RateLimit: ${res.headers.get("RateLimit")}`);
   return Number(match[1]);
-}
-
-/**
- * Makes every usage event insert fail (the admission's transaction with it), until `repair`. The
- * limiter's alarm is cancelled first, so that it cannot fire in the broken window (it would fail
- * there, as it should, but as an error outside the test); the tests flush explicitly instead.
- */
-async function breakUsageLog(tenant: string): Promise<() => Promise<void>> {
-  await runInDurableObject(limiter(tenant), async (_: TenantLimiter, state) => {
-    await state.storage.deleteAlarm();
-    state.storage.sql.exec("ALTER TABLE usage_events RENAME TO usage_events_away");
-  });
-  return () =>
-    runInDurableObject(limiter(tenant), (_: TenantLimiter, state) => {
-      state.storage.sql.exec("ALTER TABLE usage_events_away RENAME TO usage_events");
-    });
 }
 
 describe("a limiter transaction that fails", () => {

@@ -1,8 +1,9 @@
 // Runs the app with one binding or variable changed: a closed origin port, a short timeout, or a
 // limiter that fails. The other bindings stay the real ones.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createApp } from "../../src/app";
+import type { TenantLimiter } from "../../src/limiter/tenant-limiter";
 import { BASE } from "./http";
 
 /**
@@ -16,8 +17,40 @@ export async function sendWith(overrides: Partial<Env>, path: string, init: Requ
   return res;
 }
 
-/** A LIMITER namespace whose objects throw on every call, as an unreachable Durable Object would. */
-export const failingLimiter = {
-  getByName: () =>
-    new Proxy({}, { get: () => () => Promise.reject(new Error("Durable Object reset because its code was updated.")) }),
-} as unknown as Env["LIMITER"];
+/**
+ * A LIMITER namespace whose objects fail every call, as an unreachable Durable Object would: at
+ * once, or `delayMs` later (so that other requests arrive meanwhile). `asked` records the methods called.
+ */
+export function unreachableLimiter(delayMs = 0, asked: string[] = []): Env["LIMITER"] {
+  const failure = () => new Error("Durable Object reset because its code was updated.");
+  return {
+    getByName: () =>
+      new Proxy({}, {
+        get: (_, method) => () => {
+          asked.push(String(method));
+          return delayMs === 0 ? Promise.reject(failure()) : new Promise((_, reject) => setTimeout(() => reject(failure()), delayMs));
+        },
+      }),
+  } as unknown as Env["LIMITER"];
+}
+
+export const failingLimiter = unreachableLimiter();
+
+const limiterStub = (tenant: string) => (env.LIMITER as DurableObjectNamespace<TenantLimiter>).getByName(tenant);
+
+/**
+ * Makes every usage event insert of `tenant`'s limiter fail (an admission's transaction with it),
+ * until the returned `repair`. The limiter's alarm is cancelled first, so that it cannot fire in
+ * the broken window (it would fail there, as it should, but as an error outside the test); tests
+ * flush explicitly instead.
+ */
+export async function breakUsageLog(tenant: string): Promise<() => Promise<void>> {
+  await runInDurableObject(limiterStub(tenant), async (_: TenantLimiter, state) => {
+    await state.storage.deleteAlarm();
+    state.storage.sql.exec("ALTER TABLE usage_events RENAME TO usage_events_away");
+  });
+  return () =>
+    runInDurableObject(limiterStub(tenant), (_: TenantLimiter, state) => {
+      state.storage.sql.exec("ALTER TABLE usage_events_away RENAME TO usage_events");
+    });
+}
