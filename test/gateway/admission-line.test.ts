@@ -133,6 +133,22 @@ describe("admissions that travel together", () => {
     expect(after.filter((a) => a.status === 200)).toHaveLength(19); // 20 minus the first: none of the 6 counted
     expect((await rolledUp("line-torn")).units).toBe(20);
   });
+
+  it("an admission that throws in a batch fails alone: the others of the same call are admitted and counted", async () => {
+    const tenant = "line-partial";
+    const { key } = await tenantWithKey({ id: tenant, plan: "p" });
+    const repair = await breakUsageLog(tenant, "metered"); // only the metered surface's events fail
+    const paths = Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? `/free/${i}` : `/metered/${i}`));
+    const answers = await sendAll(key, paths);
+    await repair();
+    expect(answers.map((a) => a.status)).toEqual(paths.map((p) => (p.startsWith("/free/") ? 200 : 503)));
+    const s = await stats(tenant);
+    expect(s.batchedAdmissions).toBeGreaterThanOrEqual(10); // the free and the failing ones shared calls
+    expect(s.failedTransactions).toBe(6);
+    const limits = await adminOk<Record<string, { quota: { used: number } }>>("GET", `/tenants/${tenant}/limits`);
+    expect(limits.metered!.quota.used).toBe(0); // none of the failed admissions counted
+    expect(await rolledUp(tenant)).toEqual({ requests: 6, units: 6, cost: formatMoney(0) }); // the six free ones, once each
+  });
 });
 
 describe("the line's patience", () => {

@@ -39,18 +39,20 @@ export const failingLimiter = unreachableLimiter();
 const limiterStub = (tenant: string) => (env.LIMITER as DurableObjectNamespace<TenantLimiter>).getByName(tenant);
 
 /**
- * Makes every usage event insert of `tenant`'s limiter fail (an admission's transaction with it),
- * until the returned `repair`. The limiter's alarm is cancelled first, so that it cannot fire in
- * the broken window (it would fail there, as it should, but as an error outside the test); tests
- * flush explicitly instead.
+ * Makes the usage event inserts of `tenant`'s limiter fail (an admission's transaction with
+ * them), until the returned `repair`: every insert, or only those of `surface`'s events. The
+ * limiter's alarm is cancelled first, so that it cannot fire in the broken window (it would fail
+ * there, as it should, but as an error outside the test); tests flush explicitly instead.
  */
-export async function breakUsageLog(tenant: string): Promise<() => Promise<void>> {
+export async function breakUsageLog(tenant: string, surface?: string): Promise<() => Promise<void>> {
+  if (surface !== undefined && !/^[a-z0-9._-]+$/i.test(surface)) throw new Error(`not a surface name: ${surface}`);
   await runInDurableObject(limiterStub(tenant), async (_: TenantLimiter, state) => {
     await state.storage.deleteAlarm();
-    state.storage.sql.exec("ALTER TABLE usage_events RENAME TO usage_events_away");
+    if (surface === undefined) state.storage.sql.exec("ALTER TABLE usage_events RENAME TO usage_events_away");
+    else state.storage.sql.exec(`CREATE TRIGGER usage_log_broken BEFORE INSERT ON usage_events WHEN NEW.surface = '${surface}' BEGIN SELECT RAISE(ABORT, 'usage log broken'); END`);
   });
   return () =>
     runInDurableObject(limiterStub(tenant), (_: TenantLimiter, state) => {
-      state.storage.sql.exec("ALTER TABLE usage_events_away RENAME TO usage_events");
+      state.storage.sql.exec(surface === undefined ? "ALTER TABLE usage_events_away RENAME TO usage_events" : "DROP TRIGGER usage_log_broken");
     });
 }
