@@ -1,7 +1,7 @@
 // One scenario of `npm run bench`: a warm-up round (discarded), interleaved measured rounds, the
-// one-connection latency (every target in turn, request by request), then a drain, so that work a target defers past its round
-// (settlement, usage flushes, admissions expiring at the end of their lease) is still charged
-// to it. Every round records the CPU of every process tree, so deferred work that lands in
+// one-connection latency (every target in turn, request by request), then a drain, so that work a
+// target defers past its round (settlement, usage flushes, admissions expiring at the end of their
+// lease) is still charged to it. Every round records the CPU of every process tree, so deferred work that lands in
 // another target's round is visible, not silently billed to that target.
 import { cpuSnapshot } from "./cpu.mjs";
 import { interleavedSingleConnection } from "./single.mjs";
